@@ -1,0 +1,199 @@
+//! The whole configuration of a pipeline run, as written in `ticketpulse.toml` (every section is
+//! optional; command-line flags override it). Each component owns its section's type; this
+//! module only assembles them and validates across sections.
+
+use crate::conversation::ConversationConfig;
+use crate::dedup::DedupConfig;
+use crate::sink::prometheus::MetricsServerConfig;
+use crate::source::file::FileSourceConfig;
+use crate::source::generator::GeneratorConfig;
+use crate::source::kafka::KafkaSourceConfig;
+use crate::time::TimeConfig;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where events come from: `[source]` with `kind = "kafka" | "file" | "generator"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SourceConfig {
+    /// A Kafka topic, read as a consumer-group member.
+    Kafka(KafkaSourceConfig),
+    /// A JSONL file or stdin.
+    File(FileSourceConfig),
+    /// The built-in deterministic generator.
+    Generator(GeneratorConfig),
+}
+
+impl SourceConfig {
+    /// The input's name in checkpoints and dead letters.
+    pub fn origin(&self) -> String {
+        match self {
+            SourceConfig::Kafka(k) => k.topic.clone(),
+            SourceConfig::File(f) => f.origin(),
+            SourceConfig::Generator(g) => g.origin(),
+        }
+    }
+}
+
+/// Checkpoint settings, as written under `[checkpoint]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckpointConfig {
+    /// How often to checkpoint (flush the sinks, snapshot the state, commit offsets). Default `10s`.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+}
+
+impl Default for CheckpointConfig {
+    fn default() -> Self {
+        CheckpointConfig { interval: Duration::from_secs(10) }
+    }
+}
+
+/// Output settings, as written under `[output]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    /// Output directory: `conversations/`, `window_metrics/`, `dead_letter/`, `_checkpoints/`.
+    pub dir: PathBuf,
+    /// Dead-letter topic when reading Kafka. Default `<topic>.dead-letter`.
+    pub dead_letter_topic: Option<String>,
+    /// zstd level of the Parquet files (1..=22). Default 3.
+    pub zstd_level: i32,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig { dir: PathBuf::from("out"), dead_letter_topic: None, zstd_level: 3 }
+    }
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// The input; may come from the command line instead.
+    #[serde(default)]
+    pub source: Option<SourceConfig>,
+    /// Event time and windows.
+    #[serde(default)]
+    pub time: TimeConfig,
+    /// Duplicate detection.
+    #[serde(default)]
+    pub dedup: DedupConfig,
+    /// Conversation lifecycle.
+    #[serde(default)]
+    pub conversation: ConversationConfig,
+    /// Checkpoints.
+    #[serde(default)]
+    pub checkpoint: CheckpointConfig,
+    /// Outputs.
+    #[serde(default)]
+    pub output: OutputConfig,
+    /// The `/metrics` endpoint.
+    #[serde(default)]
+    pub metrics: MetricsServerConfig,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            source: None,
+            time: TimeConfig::default(),
+            dedup: DedupConfig::default(),
+            conversation: ConversationConfig::default(),
+            checkpoint: CheckpointConfig::default(),
+            output: OutputConfig::default(),
+            metrics: MetricsServerConfig::default(),
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// Parses TOML; errors name the field (and the caller adds the file).
+    pub fn from_toml(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| {
+            let at = e.span().map_or(0, |s| s.start).min(text.len());
+            let line = text[..at].matches('\n').count() + 1;
+            let key = text.lines().nth(line - 1).and_then(|l| l.split('=').next()).map(str::trim).unwrap_or("");
+            Error::config(format!("line {line} (`{key}`)"), e.message().to_string())
+        })
+    }
+
+    /// Checks every section and their relations; errors name the field.
+    pub fn validate(&self) -> Result<()> {
+        self.time.validate()?;
+        self.dedup.validate(self.time.allowed_lateness)?;
+        self.conversation.validate()?;
+        if self.checkpoint.interval < Duration::from_millis(10) {
+            return Err(Error::config("checkpoint.interval", "must be at least 10ms"));
+        }
+        if !(1..=22).contains(&self.output.zstd_level) {
+            return Err(Error::config("output.zstd_level", "must be within 1..=22"));
+        }
+        if self.output.dir.as_os_str().is_empty() {
+            return Err(Error::config("output.dir", "must not be empty"));
+        }
+        match &self.source {
+            None => Err(Error::config("source", "no input: give --input, --brokers or a [source] section")),
+            Some(SourceConfig::Kafka(k)) => k.validate(),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_file_parses_and_validates() -> Result<()> {
+        let c = PipelineConfig::from_toml(
+            r#"
+            [source]
+            kind = "kafka"
+            brokers = "127.0.0.1:9092"
+            topic = "events"
+            group = "g"
+            stop_when_idle = "5s"
+            properties = { "fetch.wait.max.ms" = "50" }
+            [time]
+            window = "5m"
+            allowed_lateness = "20m"
+            [dedup]
+            horizon = "2h"
+            [checkpoint]
+            interval = "2s"
+            [output]
+            dir = "/tmp/x"
+            [metrics]
+            addr = "127.0.0.1:0"
+            "#,
+        )?;
+        c.validate()?;
+        assert_eq!(c.time.window, Duration::from_secs(300));
+        let Some(SourceConfig::Kafka(k)) = &c.source else { panic!("kafka expected") };
+        assert_eq!(k.stop_when_idle, Some(Duration::from_secs(5)));
+        Ok(())
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let unknown = PipelineConfig::from_toml("[time]\nwindw = \"1m\"\n").unwrap_err().to_string();
+        assert!(unknown.contains("windw"), "{unknown}");
+        let bad = PipelineConfig::from_toml("[time]\nwindow = \"soon\"\n").unwrap_err().to_string();
+        assert!(bad.contains("window") || bad.contains("soon"), "{bad}");
+        let mut c = PipelineConfig {
+            source: Some(SourceConfig::File(FileSourceConfig { path: "x".into() })),
+            ..Default::default()
+        };
+        c.time.allowed_lateness = Duration::from_secs(7200);
+        assert!(c.validate().unwrap_err().to_string().contains("dedup.horizon"));
+        c.time.allowed_lateness = Duration::from_secs(60);
+        c.output.zstd_level = 40;
+        assert!(c.validate().unwrap_err().to_string().contains("output.zstd_level"));
+        assert!(PipelineConfig::default().validate().unwrap_err().to_string().contains("source"));
+    }
+}

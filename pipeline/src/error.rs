@@ -1,0 +1,84 @@
+//! The library's error type. Data problems (bad input) are not errors: they are
+//! [`crate::decode::Invalid`] values routed to the dead-letter output. An [`Error`] means the
+//! pipeline itself cannot go on (I/O, broker, bad configuration, corrupt checkpoint).
+
+use std::path::PathBuf;
+
+/// Result with the library's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that stops the pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A setting is invalid; `field` is its dotted path in the configuration.
+    #[error("invalid configuration: {field}: {message}")]
+    Config {
+        /// Dotted path of the field, e.g. `time.allowed_lateness`.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A file could not be read or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done (`reading`, `renaming`, ...).
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The Kafka client failed.
+    #[error("kafka: {context}: {source}")]
+    Kafka {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// Writing Parquet failed.
+    #[error("parquet {path}: {source}")]
+    Parquet {
+        /// The file being written.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    /// Building an Arrow batch failed.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// A checkpoint exists but cannot be used.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The metrics registry refused a metric (a programming error caught at start).
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// A task of the runtime stopped unexpectedly.
+    #[error("runtime: {0}")]
+    Runtime(String),
+}
+
+impl Error {
+    /// An [`Error::Io`] for `path`.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { action, path: path.into(), source }
+    }
+
+    /// An [`Error::Kafka`] with context.
+    pub fn kafka(context: impl Into<String>, source: rdkafka::error::KafkaError) -> Self {
+        Error::Kafka { context: context.into(), source }
+    }
+
+    /// An [`Error::Config`] naming `field`.
+    pub fn config(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Config { field: field.into(), message: message.into() }
+    }
+}

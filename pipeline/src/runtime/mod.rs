@@ -1,0 +1,161 @@
+//! Wiring: builds the source and sinks a configuration names (the one place components are
+//! registered, in [`run`]), recovers from the last checkpoint, runs the operator chain on the
+//! calling thread over the source's ordered stream of batches and control messages, and takes
+//! checkpoints at the source's barriers (see [`checkpoint`] for the protocol).
+//!
+//! Stopping: at the end of a file, or after `--stop-when-idle`, the source sends a draining end:
+//! every window closes, every conversation is written, and a final checkpoint commits. A
+//! graceful stop request (first Ctrl-C / SIGTERM) takes a final checkpoint without draining: open
+//! state is saved and a restart resumes it. An immediate stop (second Ctrl-C) takes no
+//! checkpoint; a restart resumes from the last one.
+
+pub mod checkpoint;
+mod processor;
+
+pub use checkpoint::{CheckpointStore, Manifest};
+pub use processor::{Outputs, Processor, ProcessorState, RunStats};
+
+use crate::config::{PipelineConfig, SourceConfig};
+use crate::sink::dead_letter::{DeadLetterSink, FileDeadLetter, KafkaDeadLetter};
+use crate::sink::parquet::ParquetSink;
+use crate::source::{OffsetCommitter, SourceContext, SourceHandle, SourceMessage, SourceOffsets, StopSignal};
+use crate::telemetry::Telemetry;
+use crate::{Error, Result};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    /// Counts.
+    pub stats: RunStats,
+    /// Checkpoints committed in this run.
+    pub checkpoints: u64,
+    /// Whether the input was drained (complete) at the end.
+    pub drained: bool,
+    /// Offsets of the last checkpoint.
+    pub offsets: Option<SourceOffsets>,
+}
+
+/// Runs the pipeline described by `config` until its input ends or `stop` is requested.
+/// Blocks the calling thread (call it from a plain thread or `spawn_blocking`).
+pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> Result<RunSummary> {
+    config.validate()?;
+    let source_config = config.source.clone().ok_or_else(|| Error::config("source", "no input configured"))?;
+    let out = &config.output.dir;
+    let store = CheckpointStore::open(out)?;
+    let recovered = store.recover()?;
+    let (state, resume) = match recovered {
+        Some(r) => {
+            let state = ProcessorState::from_bytes(&r.state).map_err(|message| Error::Checkpoint {
+                path: out.join(checkpoint::CHECKPOINT_DIR),
+                message,
+            })?;
+            tracing::info!("resuming from checkpoint {} ({:?})", r.manifest.id, r.manifest.offsets);
+            (state, Some(r.manifest.offsets))
+        }
+        None => (ProcessorState::new(config), None),
+    };
+    let dead_letter = match &source_config {
+        SourceConfig::Kafka(k) => {
+            let topic = config.output.dead_letter_topic.clone().unwrap_or_else(|| format!("{}.dead-letter", k.topic));
+            let client = crate::kafka::client_config(&k.brokers, &k.properties);
+            DeadLetterSink::Kafka(KafkaDeadLetter::new(&client, &topic, &k.topic)?)
+        }
+        other => DeadLetterSink::File(FileDeadLetter::new(out, &other.origin())),
+    };
+    let outputs = Outputs {
+        conversations: ParquetSink::new(out, config.output.zstd_level),
+        windows: ParquetSink::new(out, config.output.zstd_level),
+        dead_letter,
+    };
+    let mut processor = Processor::new(config, state, outputs, telemetry.clone());
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let cx = SourceContext {
+        tx,
+        checkpoint_interval: config.checkpoint.interval,
+        stop: stop.clone(),
+        resume: resume.clone(),
+        telemetry: telemetry.clone(),
+    };
+    let handle = match &source_config {
+        SourceConfig::Kafka(k) => k.spawn(cx)?,
+        SourceConfig::File(f) => f.spawn(cx)?,
+        SourceConfig::Generator(g) => g.spawn(cx)?,
+    };
+    let mut driver = Driver { store, processor: &mut processor, telemetry, committer: handle.committer.clone(), checkpoints: 0, offsets: resume };
+    let outcome = driver.drive(rx, &stop);
+    let checkpoints = driver.checkpoints;
+    let offsets = driver.offsets.clone();
+    let source_result = join(handle);
+    let drained = outcome?;
+    source_result?;
+    Ok(RunSummary { stats: processor.stats.clone(), checkpoints, drained, offsets })
+}
+
+fn join(handle: SourceHandle) -> Result<()> {
+    handle.thread.join().map_err(|_| Error::Runtime("the source thread panicked".into()))?
+}
+
+struct Driver<'a> {
+    store: CheckpointStore,
+    processor: &'a mut Processor,
+    telemetry: Telemetry,
+    committer: Option<Arc<dyn OffsetCommitter>>,
+    checkpoints: u64,
+    offsets: Option<SourceOffsets>,
+}
+
+impl Driver<'_> {
+    /// Consumes the source's stream; returns whether the input was drained.
+    fn drive(&mut self, mut rx: tokio::sync::mpsc::Receiver<SourceMessage>, stop: &StopSignal) -> Result<bool> {
+        while let Some(msg) = rx.blocking_recv() {
+            if stop.is_immediate() {
+                return Ok(false);
+            }
+            match msg {
+                SourceMessage::Batch(records) => self.processor.on_batch(records, Instant::now())?,
+                SourceMessage::Heartbeat => self.processor.on_heartbeat(Instant::now()),
+                SourceMessage::Assigned(parts) => self.processor.on_assigned(&parts, Instant::now()),
+                SourceMessage::Barrier(offsets) => self.checkpoint(offsets, false)?,
+                SourceMessage::End { offsets, drain } => {
+                    if drain {
+                        self.processor.drain();
+                    }
+                    self.checkpoint(offsets, drain)?;
+                    return Ok(drain);
+                }
+            }
+        }
+        // The source went away without an End: its thread reports why.
+        Ok(false)
+    }
+
+    fn checkpoint(&mut self, offsets: SourceOffsets, drained: bool) -> Result<()> {
+        let started = Instant::now();
+        let id = self.store.next_id()?;
+        let (pending, state) = self.processor.prepare(id)?;
+        let created_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let manifest = Manifest { id, created_at_ms, offsets: offsets.clone(), pending, drained };
+        self.store.commit(&manifest, &state)?;
+        let t = &self.telemetry;
+        for p in &manifest.pending {
+            t.files_committed.with_label_values(&[&p.table]).inc();
+            t.rows_written.with_label_values(&[&p.table]).inc_by(p.rows);
+            t.sent(crate::telemetry::component::SINK_PARQUET, if p.table == "dead_letter" { 0 } else { p.rows });
+        }
+        if let Some(c) = &self.committer {
+            if let Err(e) = c.commit(&offsets) {
+                // The checkpoint is the truth; a failed group commit only delays lag reporting.
+                tracing::warn!("committing offsets to the consumer group: {e}");
+                t.error(crate::telemetry::component::SOURCE, "offset_commit");
+            }
+        }
+        t.checkpoints.inc();
+        t.checkpoint_duration.observe(started.elapsed().as_secs_f64());
+        t.last_checkpoint.set(created_at_ms / 1000);
+        self.checkpoints += 1;
+        self.offsets = Some(offsets);
+        Ok(())
+    }
+}

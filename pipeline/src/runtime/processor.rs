@@ -1,0 +1,287 @@
+//! The operator chain, run synchronously on one thread: dedup -> watermark -> conversation ->
+//! windows -> sinks. Records are handled one at a time in source order; the watermark is
+//! advanced per event, so which events are late does not depend on how records were batched.
+
+use crate::conversation::{Applied, ConversationOperator, ConversationRow};
+use crate::dedup::Dedup;
+use crate::metrics::{ClosedWindow, WindowOperator};
+use crate::sink::PendingFile;
+use crate::sink::dead_letter::{CONVERSATION_ENDED, DeadLetter, DeadLetterSink};
+use crate::sink::parquet::ParquetSink;
+use crate::sink::prometheus::{record_conversation, record_window};
+use crate::source::{Payload, Record};
+use crate::telemetry::{Telemetry, component};
+use crate::time::{WatermarkTracker, window_start};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Everything a checkpoint must hold to resume exactly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProcessorState {
+    dedup: Dedup,
+    clock: WatermarkTracker,
+    conversations: ConversationOperator,
+    windows: WindowOperator,
+}
+
+impl ProcessorState {
+    /// Empty state for `config`.
+    pub fn new(config: &crate::config::PipelineConfig) -> Self {
+        let lateness = config.time.lateness_ms();
+        let horizon = crate::time::millis(config.dedup.horizon);
+        ProcessorState {
+            dedup: Dedup::new(config.dedup.horizon),
+            clock: WatermarkTracker::new(config.time.idle_partition_timeout),
+            conversations: ConversationOperator::new(
+                crate::time::millis(config.conversation.idle_timeout),
+                lateness,
+                horizon,
+            ),
+            windows: WindowOperator::new(config.time.window_ms(), lateness),
+        }
+    }
+
+    /// Serialises (postcard) and compresses (zstd) the state.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let raw = postcard::to_allocvec(self).map_err(|e| Error::Runtime(format!("serialising state: {e}")))?;
+        zstd::encode_all(raw.as_slice(), 3).map_err(|e| Error::io("compressing", "state", e))
+    }
+
+    /// The inverse of [`ProcessorState::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Self, String> {
+        let raw = zstd::decode_all(bytes).map_err(|e| format!("decompressing state: {e}"))?;
+        postcard::from_bytes(&raw).map_err(|e| format!("decoding state: {e}"))
+    }
+}
+
+/// Counts of one run, for the final summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// Records received from the source.
+    pub records: u64,
+    /// Valid, non-duplicate events.
+    pub events: u64,
+    /// Invalid records.
+    pub invalid: u64,
+    /// Duplicates dropped.
+    pub duplicates: u64,
+    /// Late events.
+    pub late: u64,
+    /// Dead letters written.
+    pub dead_letters: u64,
+    /// Conversation rows written.
+    pub conversation_rows: u64,
+    /// Window rows written.
+    pub window_rows: u64,
+}
+
+/// The sinks the processor writes to.
+#[derive(Debug)]
+pub struct Outputs {
+    /// The `conversations` table.
+    pub conversations: ParquetSink<ConversationRow>,
+    /// The `window_metrics` table.
+    pub windows: ParquetSink<ClosedWindow>,
+    /// The dead-letter output.
+    pub dead_letter: DeadLetterSink,
+}
+
+/// The operator chain with its state and sinks.
+#[derive(Debug)]
+pub struct Processor {
+    state: ProcessorState,
+    lateness_ms: i64,
+    window_ms: i64,
+    fired_at: i64,
+    outputs: Outputs,
+    telemetry: Telemetry,
+    /// Counts so far.
+    pub stats: RunStats,
+}
+
+impl Processor {
+    /// A processor resuming from `state`.
+    pub fn new(config: &crate::config::PipelineConfig, state: ProcessorState, outputs: Outputs, telemetry: Telemetry) -> Self {
+        Processor {
+            fired_at: state.clock.watermark(),
+            state,
+            lateness_ms: config.time.lateness_ms(),
+            window_ms: config.time.window_ms(),
+            outputs,
+            telemetry,
+            stats: RunStats::default(),
+        }
+    }
+
+    /// The current state (for checkpoints and tests).
+    pub fn state(&self) -> &ProcessorState {
+        &self.state
+    }
+
+    /// Handles a batch of records in order.
+    pub fn on_batch(&mut self, records: Vec<Record>, now: Instant) -> Result<()> {
+        let n = records.len() as u64;
+        self.stats.records += n;
+        self.telemetry.received(component::DECODE, n);
+        for record in records {
+            self.on_record(record, now)?;
+        }
+        self.update_gauges();
+        Ok(())
+    }
+
+    fn on_record(&mut self, record: Record, now: Instant) -> Result<()> {
+        let t = &self.telemetry;
+        let event = match record.payload {
+            Payload::Invalid { invalid, raw } => {
+                self.stats.invalid += 1;
+                t.invalid.with_label_values(&[invalid.reason.as_str()]).inc();
+                t.error(component::DECODE, invalid.reason.as_str());
+                let letter = DeadLetter {
+                    reason: invalid.reason.as_str().to_string(),
+                    detail: invalid.detail,
+                    position: record.position,
+                    raw,
+                };
+                return self.dead_letter(letter);
+            }
+            Payload::Event(e) => e,
+        };
+        t.sent(component::DECODE, 1);
+        t.received(component::DEDUP, 1);
+        if !self.state.dedup.insert(&event.event_id, event.ts_ms) {
+            self.stats.duplicates += 1;
+            t.duplicates.inc();
+            t.error(component::DEDUP, "duplicate");
+            return Ok(());
+        }
+        t.sent(component::DEDUP, 1);
+        t.received(component::CONVERSATION, 1);
+        let before = self.state.clock.observe(record.position.partition(), event.ts_ms, now);
+        if event.ts_ms < before.saturating_sub(self.lateness_ms) {
+            self.stats.late += 1;
+            t.late.inc();
+        }
+        match self.state.conversations.apply(&event, &mut self.state.windows) {
+            Applied::Folded { refused_window_changes } => {
+                self.stats.events += 1;
+                t.sent(component::CONVERSATION, 1);
+                for _ in 0..refused_window_changes {
+                    t.error(component::WINDOW, "closed_window");
+                }
+            }
+            Applied::AlreadyEnded => {
+                t.error(component::CONVERSATION, CONVERSATION_ENDED);
+                let detail = format!("conversation {} was already written; event arrived too late", event.conversation_id);
+                let letter = DeadLetter {
+                    reason: CONVERSATION_ENDED.to_string(),
+                    detail,
+                    position: record.position,
+                    raw: event.to_json().into_bytes(),
+                };
+                self.dead_letter(letter)?;
+            }
+        }
+        let watermark = self.state.clock.watermark();
+        if watermark > self.fired_at {
+            self.fire(watermark);
+        }
+        Ok(())
+    }
+
+    fn dead_letter(&mut self, letter: DeadLetter) -> Result<()> {
+        self.stats.dead_letters += 1;
+        self.telemetry.dead_letters.with_label_values(&[&letter.reason]).inc();
+        self.telemetry.received(component::SINK_DEAD_LETTER, 1);
+        self.outputs.dead_letter.push(letter)?;
+        self.telemetry.sent(component::SINK_DEAD_LETTER, 1);
+        Ok(())
+    }
+
+    /// Closes windows and writes conversations due at `watermark`.
+    fn fire(&mut self, watermark: i64) {
+        self.fired_at = watermark;
+        for w in self.state.windows.close(watermark) {
+            self.emit_window(w);
+        }
+        for row in self.state.conversations.fire(watermark) {
+            self.emit_conversation(row);
+        }
+        self.state.dedup.expire(watermark);
+    }
+
+    fn emit_window(&mut self, w: ClosedWindow) {
+        let t = &self.telemetry;
+        t.received(component::WINDOW, 1);
+        record_window(t, &w);
+        t.sent(component::WINDOW, 1);
+        t.received(component::SINK_PARQUET, 1);
+        self.stats.window_rows += 1;
+        self.outputs.windows.push(w);
+    }
+
+    fn emit_conversation(&mut self, row: ConversationRow) {
+        let t = &self.telemetry;
+        record_conversation(t, &row);
+        t.received(component::SINK_PARQUET, 1);
+        self.stats.conversation_rows += 1;
+        self.outputs.conversations.push(row);
+    }
+
+    /// The source has exactly these partitions now.
+    pub fn on_assigned(&mut self, partitions: &[i32], now: Instant) {
+        self.state.clock.assign(partitions, now);
+    }
+
+    /// Nothing new arrived: re-evaluates idle partitions and fires what is due.
+    pub fn on_heartbeat(&mut self, now: Instant) {
+        let watermark = self.state.clock.tick(now);
+        if watermark > self.fired_at {
+            self.fire(watermark);
+        }
+        self.update_gauges();
+    }
+
+    /// The input is complete: closes every window and writes every conversation. Afterwards the
+    /// watermark rests at the end of the last window drained, so a later run (more input) treats
+    /// earlier events as late instead of re-opening written windows.
+    pub fn drain(&mut self) {
+        let max = self.state.clock.max_event_time();
+        for w in self.state.windows.close(crate::time::MAX_WATERMARK) {
+            self.emit_window(w);
+        }
+        let rows = self.state.conversations.drain(max.unwrap_or(i64::MIN));
+        for row in rows {
+            self.emit_conversation(row);
+        }
+        if let Some(max) = max {
+            let rest = window_start(max, self.window_ms).saturating_add(self.window_ms).saturating_add(self.lateness_ms);
+            self.state.clock.rest_at(rest);
+            self.state.windows.rest_at(rest);
+            self.fired_at = rest;
+        }
+        self.update_gauges();
+    }
+
+    /// Writes every sink's buffered output as pending files and serialises the state.
+    pub fn prepare(&mut self, checkpoint: u64) -> Result<(Vec<PendingFile>, Vec<u8>)> {
+        let mut pending = self.outputs.conversations.prepare(checkpoint)?;
+        pending.extend(self.outputs.windows.prepare(checkpoint)?);
+        pending.extend(self.outputs.dead_letter.prepare(checkpoint)?);
+        Ok((pending, self.state.to_bytes()?))
+    }
+
+    fn update_gauges(&self) {
+        let t = &self.telemetry;
+        t.open_conversations.set(self.state.conversations.open_conversations() as i64);
+        t.open_windows.set(self.state.windows.open_windows() as i64);
+        t.dedup_entries.set(self.state.dedup.len() as i64);
+        let w = self.state.clock.watermark();
+        if w > crate::time::MIN_WATERMARK && w < crate::time::MAX_WATERMARK {
+            t.watermark.set(w / 1000);
+            let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+            t.watermark_delay.set((now_ms - w) / 1000);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Sinks: the Parquet tables, the dead-letter output (a JSONL file, or a Kafka topic when reading
+//! Kafka), and Prometheus. File-producing sinks take part in the commit protocol: between
+//! checkpoints they buffer; at a checkpoint they `prepare` (write and fsync files under a
+//! temporary `.tmp` name) and return [`PendingFile`]s, which the runtime renames to their final
+//! names only after the checkpoint that lists them is durable. Readers ignore `.tmp` files.
+
+pub mod dead_letter;
+pub mod parquet;
+pub mod prometheus;
+
+use serde::{Deserialize, Serialize};
+
+/// A written but not yet committed file, relative to the output directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingFile {
+    /// Table (folder) it belongs to.
+    pub table: String,
+    /// Where it was written (`<path>.tmp`).
+    pub tmp: String,
+    /// Its final name.
+    pub path: String,
+    /// Rows (or lines) in it.
+    pub rows: u64,
+}
+
+impl PendingFile {
+    /// A pending file at `path` (relative), written as `path.tmp`.
+    pub fn new(table: &str, path: String, rows: u64) -> Self {
+        PendingFile { table: table.to_string(), tmp: format!("{path}.tmp"), path, rows }
+    }
+}
+
+/// Suffix of files not yet committed.
+pub const TMP_SUFFIX: &str = ".tmp";
+
+/// Writes `bytes` to `path` and fsyncs it.
+pub(crate) fn write_synced(path: &std::path::Path, bytes: &[u8]) -> crate::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| crate::Error::io("creating", dir, e))?;
+    }
+    let mut f = std::fs::File::create(path).map_err(|e| crate::Error::io("creating", path, e))?;
+    f.write_all(bytes).map_err(|e| crate::Error::io("writing", path, e))?;
+    f.sync_all().map_err(|e| crate::Error::io("syncing", path, e))
+}

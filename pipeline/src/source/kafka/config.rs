@@ -1,0 +1,73 @@
+//! Settings of the Kafka source, and the client settings every Kafka-facing part shares.
+
+use super::source::{KafkaCommitter, run};
+use crate::kafka::LogContext;
+use crate::source::{SourceContext, SourceHandle};
+use crate::{Error, Result};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings of the Kafka source, as written under `[source.kafka]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSourceConfig {
+    /// Bootstrap servers, `host:port[,host:port]`.
+    pub brokers: String,
+    /// The topic of conversation events.
+    pub topic: String,
+    /// Consumer group id.
+    pub group: String,
+    /// Extra librdkafka properties (`-X key=value` on the command line); they override ours.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+    /// Stop cleanly (drain, checkpoint, commit) after this long without a new record; unset: run
+    /// until stopped.
+    #[serde(default, with = "humantime_serde::option")]
+    pub stop_when_idle: Option<Duration>,
+}
+
+impl KafkaSourceConfig {
+    /// Checks the settings; errors name the field.
+    pub fn validate(&self) -> Result<()> {
+        for (field, value) in [("brokers", &self.brokers), ("topic", &self.topic), ("group", &self.group)] {
+            if value.trim().is_empty() {
+                return Err(Error::config(format!("source.kafka.{field}"), "must not be empty"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The consumer settings: ours first, then the user's properties.
+    fn consumer_config(&self) -> rdkafka::ClientConfig {
+        let mut c = rdkafka::ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers)
+            .set("group.id", &self.group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false");
+        for (k, v) in &self.properties {
+            c.set(k, v);
+        }
+        c
+    }
+
+    /// Creates the consumer, subscribes, and starts reading on a thread of its own.
+    pub fn spawn(&self, cx: SourceContext) -> Result<SourceHandle> {
+        self.validate()?;
+        let consumer: BaseConsumer<LogContext> =
+            self.consumer_config().create_with_context(LogContext).map_err(|e| Error::kafka("creating the consumer", e))?;
+        consumer.subscribe(&[&self.topic]).map_err(|e| Error::kafka(format!("subscribing to {}", self.topic), e))?;
+        let consumer = Arc::new(consumer);
+        let committer = Arc::new(KafkaCommitter::new(consumer.clone(), self.topic.clone()));
+        let cfg = self.clone();
+        let thread = std::thread::Builder::new()
+            .name("source-kafka".into())
+            .spawn(move || run(&cfg, &consumer, cx))
+            .map_err(|e| Error::io("starting a thread for", "source-kafka", e))?;
+        Ok(SourceHandle { thread, committer: Some(committer) })
+    }
+}

@@ -1,0 +1,196 @@
+//! Sources: each reads records from somewhere (Kafka, a JSONL file or stdin, the built-in
+//! generator), decodes them ([`crate::decode`]) and sends them with their position to the runtime
+//! on one ordered channel, interleaved with control messages ([`SourceMessage`]).
+//!
+//! Invariants every source keeps:
+//! - a [`SourceMessage::Barrier`] carries offsets that cover exactly the records sent before it;
+//! - after [`SourceMessage::End`] nothing more is sent;
+//! - when resumed from [`SourceOffsets`], no record before those offsets is sent again.
+
+pub mod file;
+pub mod generator;
+pub mod kafka;
+
+use crate::decode::{self, Invalid};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+use ticketpulse_schemas::Event;
+
+/// Where a record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Position {
+    /// A Kafka record.
+    Kafka {
+        /// Partition of the source topic.
+        partition: i32,
+        /// Offset in that partition.
+        offset: i64,
+    },
+    /// A line of a file (1-based line number) or of stdin.
+    Line {
+        /// 1-based line number.
+        line: u64,
+    },
+}
+
+impl Position {
+    /// The source partition, for per-partition watermarks (0 for files).
+    pub fn partition(&self) -> i32 {
+        match self {
+            Position::Kafka { partition, .. } => *partition,
+            Position::Line { .. } => 0,
+        }
+    }
+}
+
+/// A decoded record or the raw bytes of an invalid one.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// A valid event.
+    Event(Event),
+    /// An invalid record, kept whole for the dead-letter output.
+    Invalid {
+        /// Why it is invalid.
+        invalid: Invalid,
+        /// The record exactly as received.
+        raw: Vec<u8>,
+    },
+}
+
+/// One input record with its position.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Where it came from.
+    pub position: Position,
+    /// What it is.
+    pub payload: Payload,
+}
+
+impl Record {
+    /// Decodes `raw` into a record at `position`.
+    pub fn decode(position: Position, raw: &[u8]) -> Self {
+        let payload = match decode::decode(raw) {
+            Ok(event) => Payload::Event(event),
+            Err(invalid) => Payload::Invalid { invalid, raw: raw.to_vec() },
+        };
+        Record { position, payload }
+    }
+}
+
+/// How far a source has read: what a checkpoint stores and a restart resumes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceOffsets {
+    /// Next offset to read, per partition of `topic`.
+    Kafka {
+        /// The topic.
+        topic: String,
+        /// Partition -> next offset.
+        next: BTreeMap<i32, i64>,
+    },
+    /// Lines of a file (or stdin) read so far.
+    Lines {
+        /// The file path, `-` for stdin, `generator:<seed>` for the generator.
+        origin: String,
+        /// Lines consumed.
+        lines: u64,
+        /// Bytes consumed (the resume position in a file).
+        bytes: u64,
+    },
+}
+
+/// What a source sends to the runtime, in order.
+#[derive(Debug)]
+pub enum SourceMessage {
+    /// Records, in source order.
+    Batch(Vec<Record>),
+    /// Nothing new for a while: lets processing time (idle partitions) advance.
+    Heartbeat,
+    /// The source now reads exactly these partitions (Kafka assignment changes).
+    Assigned(Vec<i32>),
+    /// Take a checkpoint covering every record sent so far.
+    Barrier(SourceOffsets),
+    /// The source stopped; take a final checkpoint. With `drain`, the input is complete: close
+    /// every window and write every open conversation before it.
+    End {
+        /// Offsets after the last record.
+        offsets: SourceOffsets,
+        /// The input has ended (end of file, `--stop-when-idle`), as opposed to a stop request.
+        drain: bool,
+    },
+}
+
+/// Commits offsets back to where the source reads from (Kafka consumer-group offsets), after a
+/// checkpoint has made them durable.
+pub trait OffsetCommitter: Send + Sync {
+    /// Commits `offsets`; an error is reported but does not undo the checkpoint.
+    fn commit(&self, offsets: &SourceOffsets) -> crate::Result<()>;
+}
+
+/// A stop request shared by the runtime, the signal handler and the source.
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal(Arc<AtomicU8>);
+
+impl StopSignal {
+    const RUN: u8 = 0;
+    const GRACEFUL: u8 = 1;
+    const IMMEDIATE: u8 = 2;
+
+    /// A signal in the running state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Asks for a graceful stop: a final checkpoint, then exit (open state is kept, not drained).
+    pub fn request_graceful(&self) {
+        let _ = self.0.compare_exchange(Self::RUN, Self::GRACEFUL, Ordering::SeqCst, Ordering::SeqCst);
+    }
+    /// Asks for an immediate stop: no final checkpoint; a restart resumes from the last one.
+    pub fn request_immediate(&self) {
+        self.0.store(Self::IMMEDIATE, Ordering::SeqCst);
+    }
+    /// A graceful stop was requested.
+    pub fn is_graceful(&self) -> bool {
+        self.0.load(Ordering::SeqCst) == Self::GRACEFUL
+    }
+    /// An immediate stop was requested.
+    pub fn is_immediate(&self) -> bool {
+        self.0.load(Ordering::SeqCst) == Self::IMMEDIATE
+    }
+    /// Any stop was requested.
+    pub fn is_stopping(&self) -> bool {
+        self.0.load(Ordering::SeqCst) != Self::RUN
+    }
+}
+
+/// What every source gets from the runtime.
+#[derive(Debug, Clone)]
+pub struct SourceContext {
+    /// Where to send records and control messages.
+    pub tx: tokio::sync::mpsc::Sender<SourceMessage>,
+    /// How often to send a [`SourceMessage::Barrier`].
+    pub checkpoint_interval: Duration,
+    /// Stop requests.
+    pub stop: StopSignal,
+    /// Offsets of the last checkpoint, to resume from.
+    pub resume: Option<SourceOffsets>,
+    /// Metrics.
+    pub telemetry: crate::telemetry::Telemetry,
+}
+
+/// Most records sent in one batch.
+pub const MAX_BATCH: usize = 1024;
+
+/// A running source: its thread and, for Kafka, the committer of consumer-group offsets.
+pub struct SourceHandle {
+    /// The source's thread; its result says whether it failed.
+    pub thread: std::thread::JoinHandle<crate::Result<()>>,
+    /// Commits offsets after each checkpoint (Kafka only).
+    pub committer: Option<Arc<dyn OffsetCommitter>>,
+}
+
+/// Sends `msg`, reporting whether the runtime is still listening.
+pub(crate) fn send(cx: &SourceContext, msg: SourceMessage) -> bool {
+    cx.tx.blocking_send(msg).is_ok()
+}

@@ -1,0 +1,243 @@
+//! Every metric ticketpulse exports, defined in one place (business metrics and the pipeline's own).
+//! Names follow Prometheus conventions: `ticketpulse_` prefix, base units (`_seconds`), `_total`
+//! for counters, histograms for durations. Labels come from small fixed sets (channel, component,
+//! reason, table, partition), never from ids or user text.
+//!
+//! Business metrics are updated when a window closes (so they agree with the `window_metrics`
+//! table row for row) or when a conversation row is written.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// The stages that report events in, events out and errors.
+pub mod component {
+    /// Reads records from Kafka, a file or the generator.
+    pub const SOURCE: &str = "source";
+    /// Turns bytes into events or invalid records.
+    pub const DECODE: &str = "decode";
+    /// Drops repeated event ids.
+    pub const DEDUP: &str = "dedup";
+    /// Per-conversation lifecycle state.
+    pub const CONVERSATION: &str = "conversation";
+    /// Tumbling-window aggregates.
+    pub const WINDOW: &str = "window";
+    /// Parquet tables.
+    pub const SINK_PARQUET: &str = "sink_parquet";
+    /// Dead-letter output.
+    pub const SINK_DEAD_LETTER: &str = "sink_dead_letter";
+    /// Every component, for pre-registering label values.
+    pub const ALL: [&str; 7] = [SOURCE, DECODE, DEDUP, CONVERSATION, WINDOW, SINK_PARQUET, SINK_DEAD_LETTER];
+}
+
+/// Bucket bounds (seconds) for response-time histograms: from a bot's second to a day.
+pub const RESPONSE_BUCKETS: [f64; 16] = [
+    1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0,
+];
+
+/// Handles to every metric, registered in one [`Registry`].
+#[derive(Clone)]
+pub struct Telemetry {
+    registry: Registry,
+    /// `ticketpulse_conversations_started_total{channel}`
+    pub conversations_started: IntCounterVec,
+    /// `ticketpulse_conversations_ended_total{channel,end_reason}`
+    pub conversations_ended: IntCounterVec,
+    /// `ticketpulse_messages_total{channel}`
+    pub messages: IntCounterVec,
+    /// `ticketpulse_first_response_seconds{channel}`
+    pub first_response: HistogramVec,
+    /// `ticketpulse_first_human_response_seconds{channel}`
+    pub first_human_response: HistogramVec,
+    /// `ticketpulse_component_received_events_total{component}`
+    pub received: IntCounterVec,
+    /// `ticketpulse_component_sent_events_total{component}`
+    pub sent: IntCounterVec,
+    /// `ticketpulse_component_errors_total{component,error}`
+    pub errors: IntCounterVec,
+    /// `ticketpulse_invalid_events_total{reason}`
+    pub invalid: IntCounterVec,
+    /// `ticketpulse_duplicate_events_total`
+    pub duplicates: IntCounter,
+    /// `ticketpulse_late_events_total`: events older than the watermark minus the allowed lateness.
+    pub late: IntCounter,
+    /// `ticketpulse_dead_letter_events_total{reason}`
+    pub dead_letters: IntCounterVec,
+    /// `ticketpulse_consumer_lag{partition}`: records between the consumer position and the high watermark.
+    pub consumer_lag: IntGaugeVec,
+    /// `ticketpulse_watermark_timestamp_seconds`
+    pub watermark: IntGauge,
+    /// `ticketpulse_watermark_delay_seconds`: wall clock minus the watermark.
+    pub watermark_delay: IntGauge,
+    /// `ticketpulse_open_conversations`
+    pub open_conversations: IntGauge,
+    /// `ticketpulse_open_windows`
+    pub open_windows: IntGauge,
+    /// `ticketpulse_dedup_entries`
+    pub dedup_entries: IntGauge,
+    /// `ticketpulse_rows_written_total{table}`
+    pub rows_written: IntCounterVec,
+    /// `ticketpulse_files_committed_total{table}`
+    pub files_committed: IntCounterVec,
+    /// `ticketpulse_checkpoints_total`
+    pub checkpoints: IntCounter,
+    /// `ticketpulse_checkpoint_duration_seconds`
+    pub checkpoint_duration: Histogram,
+    /// `ticketpulse_last_checkpoint_timestamp_seconds`
+    pub last_checkpoint: IntGauge,
+}
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Telemetry")
+    }
+}
+
+fn counter_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
+    let m = IntCounterVec::new(Opts::new(name, help), labels)?;
+    r.register(Box::new(m.clone()))?;
+    Ok(m)
+}
+
+fn gauge(r: &Registry, name: &str, help: &str) -> prometheus::Result<IntGauge> {
+    let m = IntGauge::new(name, help)?;
+    r.register(Box::new(m.clone()))?;
+    Ok(m)
+}
+
+fn histogram_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<HistogramVec> {
+    let m = HistogramVec::new(HistogramOpts::new(name, help).buckets(RESPONSE_BUCKETS.to_vec()), labels)?;
+    r.register(Box::new(m.clone()))?;
+    Ok(m)
+}
+
+impl Telemetry {
+    /// Creates and registers every metric in a fresh registry.
+    pub fn new() -> prometheus::Result<Self> {
+        let r = Registry::new();
+        let counter = |name: &str, help: &str| -> prometheus::Result<IntCounter> {
+            let m = IntCounter::new(name, help)?;
+            r.register(Box::new(m.clone()))?;
+            Ok(m)
+        };
+        let checkpoint_duration = Histogram::with_opts(
+            HistogramOpts::new("ticketpulse_checkpoint_duration_seconds", "Time to take and commit one checkpoint.")
+                .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+        )?;
+        r.register(Box::new(checkpoint_duration.clone()))?;
+        let t = Telemetry {
+            conversations_started: counter_vec(
+                &r,
+                "ticketpulse_conversations_started_total",
+                "Conversations started, counted when their window closes.",
+                &["channel"],
+            )?,
+            conversations_ended: counter_vec(
+                &r,
+                "ticketpulse_conversations_ended_total",
+                "Conversation rows written, by why the conversation ended.",
+                &["channel", "end_reason"],
+            )?,
+            messages: counter_vec(&r, "ticketpulse_messages_total", "Messages, counted when their window closes.", &["channel"])?,
+            first_response: histogram_vec(
+                &r,
+                "ticketpulse_first_response_seconds",
+                "First response time (first customer message to first bot/agent/expert message).",
+                &["channel"],
+            )?,
+            first_human_response: histogram_vec(
+                &r,
+                "ticketpulse_first_human_response_seconds",
+                "First human response time (handoff to first agent/expert message).",
+                &["channel"],
+            )?,
+            received: counter_vec(
+                &r,
+                "ticketpulse_component_received_events_total",
+                "Events a component received.",
+                &["component"],
+            )?,
+            sent: counter_vec(&r, "ticketpulse_component_sent_events_total", "Events a component passed on.", &["component"])?,
+            errors: counter_vec(
+                &r,
+                "ticketpulse_component_errors_total",
+                "Events a component could not process, by error.",
+                &["component", "error"],
+            )?,
+            invalid: counter_vec(&r, "ticketpulse_invalid_events_total", "Invalid input records, by reason.", &["reason"])?,
+            duplicates: counter("ticketpulse_duplicate_events_total", "Events dropped because their event_id was seen.")?,
+            late: counter(
+                "ticketpulse_late_events_total",
+                "Events older than the watermark minus the allowed lateness (kept in conversations, not in windows).",
+            )?,
+            dead_letters: counter_vec(
+                &r,
+                "ticketpulse_dead_letter_events_total",
+                "Records written to the dead-letter output, by reason.",
+                &["reason"],
+            )?,
+            consumer_lag: {
+                let m = IntGaugeVec::new(
+                    Opts::new("ticketpulse_consumer_lag", "Kafka records not yet consumed, per partition."),
+                    &["partition"],
+                )?;
+                r.register(Box::new(m.clone()))?;
+                m
+            },
+            watermark: gauge(&r, "ticketpulse_watermark_timestamp_seconds", "Current event-time watermark (epoch seconds).")?,
+            watermark_delay: gauge(&r, "ticketpulse_watermark_delay_seconds", "Wall-clock time minus the watermark.")?,
+            open_conversations: gauge(&r, "ticketpulse_open_conversations", "Conversations held in state.")?,
+            open_windows: gauge(&r, "ticketpulse_open_windows", "Windows not yet closed.")?,
+            dedup_entries: gauge(&r, "ticketpulse_dedup_entries", "Event ids remembered for duplicate detection.")?,
+            rows_written: counter_vec(&r, "ticketpulse_rows_written_total", "Rows committed to a table.", &["table"])?,
+            files_committed: counter_vec(&r, "ticketpulse_files_committed_total", "Files committed to a table.", &["table"])?,
+            checkpoints: counter("ticketpulse_checkpoints_total", "Checkpoints committed.")?,
+            checkpoint_duration,
+            last_checkpoint: gauge(&r, "ticketpulse_last_checkpoint_timestamp_seconds", "When the last checkpoint committed.")?,
+            registry: r,
+        };
+        t.preregister();
+        Ok(t)
+    }
+
+    /// Makes the fixed label values visible (at 0) before the first event, so dashboards and
+    /// alerts see the series from the start.
+    fn preregister(&self) {
+        for c in component::ALL {
+            self.received.with_label_values(&[c]);
+            self.sent.with_label_values(&[c]);
+        }
+        for r in crate::decode::InvalidReason::ALL {
+            self.invalid.with_label_values(&[r.as_str()]);
+        }
+    }
+
+    /// The registry, for serving.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Text exposition format of every metric.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed metrics; an error yields what was written.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// Counts `n` events received by `component`.
+    pub fn received(&self, component: &str, n: u64) {
+        self.received.with_label_values(&[component]).inc_by(n);
+    }
+
+    /// Counts `n` events passed on by `component`.
+    pub fn sent(&self, component: &str, n: u64) {
+        self.sent.with_label_values(&[component]).inc_by(n);
+    }
+
+    /// Counts one error of `component`.
+    pub fn error(&self, component: &str, error: &str) {
+        self.errors.with_label_values(&[component, error]).inc();
+    }
+}
