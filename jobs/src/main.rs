@@ -1,1 +1,55 @@
-fn main() {}
+//! `ticketpulse`: the command-line entry point. One file per subcommand; `settings` turns flags
+//! and the TOML file into a pipeline configuration; `report` prints progress and summaries.
+
+mod demo;
+mod generate;
+mod produce;
+mod report;
+mod run;
+mod settings;
+
+use clap::{Parser, Subcommand};
+
+/// Streaming analytics for customer-support conversations.
+#[derive(Debug, Parser)]
+#[command(name = "ticketpulse", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The embedded demo: generate events, produce them into an in-process Kafka, run the
+    /// pipeline over them, serve /metrics and print a summary.
+    Demo(demo::DemoArgs),
+    /// Run the pipeline over a JSONL file (or stdin) or a Kafka topic.
+    Run(run::RunArgs),
+    /// Load a JSONL file into a Kafka topic (key = conversation_id).
+    Produce(produce::ProduceArgs),
+    /// Write the built-in generator's events as JSONL.
+    Generate(generate::GenerateArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,ticketpulse=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(a) => demo::main(a),
+        Command::Run(a) => run::main(a),
+        Command::Produce(a) => produce::main(a),
+        Command::Generate(a) => generate::main(a),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -52,12 +52,25 @@ impl Default for CheckpointConfig {
     }
 }
 
+/// Where dead letters go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadLetterTarget {
+    /// A Kafka topic when reading Kafka, JSONL files otherwise.
+    #[default]
+    Auto,
+    /// JSONL files under `<dir>/dead_letter/`, whatever the source.
+    File,
+}
+
 /// Output settings, as written under `[output]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutputConfig {
     /// Output directory: `conversations/`, `window_metrics/`, `dead_letter/`, `_checkpoints/`.
     pub dir: PathBuf,
+    /// Where dead letters go: `auto` (a Kafka topic when reading Kafka, else files) or `file`.
+    pub dead_letter: DeadLetterTarget,
     /// Dead-letter topic when reading Kafka. Default `<topic>.dead-letter`.
     pub dead_letter_topic: Option<String>,
     /// zstd level of the Parquet files (1..=22). Default 3.
@@ -66,7 +79,12 @@ pub struct OutputConfig {
 
 impl Default for OutputConfig {
     fn default() -> Self {
-        OutputConfig { dir: PathBuf::from("out"), dead_letter_topic: None, zstd_level: 3 }
+        OutputConfig {
+            dir: PathBuf::from("out"),
+            dead_letter: DeadLetterTarget::Auto,
+            dead_letter_topic: None,
+            zstd_level: 3,
+        }
     }
 }
 

@@ -6,8 +6,12 @@ use rdkafka::ClientConfig;
 use rdkafka::ClientContext;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A librdkafka configuration for `brokers` with `properties` (`-X key=value`) applied last.
@@ -84,4 +88,116 @@ pub fn ensure_topic(config: &ClientConfig, topic: &str, partitions: i32, timeout
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A producer context that logs like [`LogContext`] and counts failed deliveries.
+#[derive(Debug, Default)]
+pub struct DeliveryCounter {
+    failed: AtomicU64,
+}
+
+impl DeliveryCounter {
+    /// Failed deliveries since the last call (and resets the count).
+    pub fn take_failed(&self) -> u64 {
+        self.failed.swap(0, Ordering::SeqCst)
+    }
+}
+
+impl ClientContext for DeliveryCounter {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        LogContext.log(level, fac, log_message);
+    }
+}
+
+impl ProducerContext for DeliveryCounter {
+    type DeliveryOpaque = ();
+    fn delivery(&self, result: &DeliveryResult<'_>, _: Self::DeliveryOpaque) {
+        if let Err((e, _)) = result {
+            tracing::error!("delivery failed: {e}");
+            self.failed.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Queues `record`, waiting while the producer's local queue is full.
+pub fn send_waiting<K, P>(
+    producer: &ThreadedProducer<DeliveryCounter>,
+    mut record: BaseRecord<'_, K, P>,
+) -> std::result::Result<(), KafkaError>
+where
+    K: rdkafka::message::ToBytes + ?Sized,
+    P: rdkafka::message::ToBytes + ?Sized,
+{
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                record = r;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
+/// The `conversation_id` of a record, for use as its key (`None` if the record has none).
+pub fn conversation_key(record: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Key<'a> {
+        #[serde(borrow)]
+        conversation_id: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Key<'_>>(record).ok()?.conversation_id.map(|c| c.into_owned())
+}
+
+/// What [`produce_lines`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProduceStats {
+    /// Records produced (one per line, blank lines included: they are input too).
+    pub records: u64,
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+/// Produces every line of `reader` to `topic` (key = its `conversation_id`), in order, waits
+/// for every delivery, and fails if any was not delivered. `progress` gets the bytes read so far.
+pub fn produce_lines(
+    config: &ClientConfig,
+    topic: &str,
+    mut reader: impl BufRead,
+    mut progress: impl FnMut(u64),
+) -> Result<ProduceStats> {
+    let producer: ThreadedProducer<DeliveryCounter> = config
+        .create_with_context(DeliveryCounter::default())
+        .map_err(|e| Error::kafka("creating the producer", e))?;
+    let mut stats = ProduceStats::default();
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf).map_err(|e| Error::io("reading", "input", e))?;
+        if n == 0 {
+            break;
+        }
+        stats.bytes += n as u64;
+        let mut line = buf.as_slice();
+        line = line.strip_suffix(b"\n").unwrap_or(line);
+        line = line.strip_suffix(b"\r").unwrap_or(line);
+        let key = conversation_key(line);
+        let mut record: BaseRecord<'_, str, [u8]> = BaseRecord::to(topic).payload(line);
+        if let Some(k) = key.as_deref() {
+            record = record.key(k);
+        }
+        send_waiting(&producer, record).map_err(|e| Error::kafka(format!("producing to {topic}"), e))?;
+        stats.records += 1;
+        if stats.records % 1024 == 0 {
+            progress(stats.bytes);
+        }
+    }
+    producer.flush(Duration::from_secs(120)).map_err(|e| Error::kafka(format!("flushing to {topic}"), e))?;
+    progress(stats.bytes);
+    let failed = producer.context().take_failed();
+    if failed > 0 {
+        return Err(Error::Runtime(format!("{failed} of {} records could not be delivered to {topic}", stats.records)));
+    }
+    Ok(stats)
 }

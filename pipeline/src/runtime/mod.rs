@@ -15,7 +15,7 @@ mod processor;
 pub use checkpoint::{CheckpointStore, Manifest};
 pub use processor::{Outputs, Processor, ProcessorState, RunStats};
 
-use crate::config::{PipelineConfig, SourceConfig};
+use crate::config::{DeadLetterTarget, PipelineConfig, SourceConfig};
 use crate::sink::dead_letter::{DeadLetterSink, FileDeadLetter, KafkaDeadLetter};
 use crate::sink::parquet::ParquetSink;
 use crate::source::{OffsetCommitter, SourceContext, SourceHandle, SourceMessage, SourceOffsets, StopSignal};
@@ -57,7 +57,7 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
         None => (ProcessorState::new(config), None),
     };
     let dead_letter = match &source_config {
-        SourceConfig::Kafka(k) => {
+        SourceConfig::Kafka(k) if config.output.dead_letter == DeadLetterTarget::Auto => {
             let topic = config.output.dead_letter_topic.clone().unwrap_or_else(|| format!("{}.dead-letter", k.topic));
             let client = crate::kafka::client_config(&k.brokers, &k.properties);
             DeadLetterSink::Kafka(KafkaDeadLetter::new(&client, &topic, &k.topic)?)

@@ -3,58 +3,28 @@
 //! [`KafkaDeadLetter::flush`] into an error, so a checkpoint never commits over a lost letter.
 
 use super::DeadLetter;
-use crate::kafka::LogContext;
+use crate::kafka::{DeliveryCounter, send_waiting};
 use crate::source::Position;
 use crate::{Error, Result};
-use rdkafka::ClientContext;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::types::RDKafkaErrorCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use std::time::Duration;
-
-/// Counts failed deliveries.
-#[derive(Default)]
-pub(crate) struct DeliveryCounter {
-    failed: Arc<AtomicU64>,
-}
-
-impl ClientContext for DeliveryCounter {
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
-        LogContext.log(level, fac, log_message);
-    }
-}
-
-impl ProducerContext for DeliveryCounter {
-    type DeliveryOpaque = ();
-    fn delivery(&self, result: &DeliveryResult<'_>, _: Self::DeliveryOpaque) {
-        if let Err((e, _)) = result {
-            tracing::error!("dead-letter delivery failed: {e}");
-            self.failed.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-}
 
 /// Produces dead letters to a topic.
 pub struct KafkaDeadLetter {
     producer: ThreadedProducer<DeliveryCounter>,
     topic: String,
     source_topic: String,
-    failed: Arc<AtomicU64>,
 }
 
 impl KafkaDeadLetter {
     /// A producer for `topic` (created if missing) with the given client settings.
     pub fn new(config: &rdkafka::ClientConfig, topic: &str, source_topic: &str) -> Result<Self> {
         crate::kafka::ensure_topic(config, topic, 1, Duration::from_secs(30))?;
-        let failed = Arc::new(AtomicU64::new(0));
         let producer: ThreadedProducer<DeliveryCounter> = config
-            .clone()
-            .set("enable.idempotence", "true")
-            .create_with_context(DeliveryCounter { failed: failed.clone() })
+            .create_with_context(DeliveryCounter::default())
             .map_err(|e| Error::kafka("creating the dead-letter producer", e))?;
-        Ok(KafkaDeadLetter { producer, topic: topic.to_string(), source_topic: source_topic.to_string(), failed })
+        Ok(KafkaDeadLetter { producer, topic: topic.to_string(), source_topic: source_topic.to_string() })
     }
 
     /// Queues one dead letter (waiting while the local queue is full).
@@ -73,23 +43,14 @@ impl KafkaDeadLetter {
                 .insert(Header { key: "ticketpulse.source.partition", value: Some(partition.as_bytes()) })
                 .insert(Header { key: "ticketpulse.source.offset", value: Some(offset.as_bytes()) }),
         };
-        let mut record: BaseRecord<'_, (), [u8]> = BaseRecord::to(&self.topic).payload(d.raw.as_slice()).headers(headers);
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => return Ok(()),
-                Err((rdkafka::error::KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                    record = r;
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err((e, _)) => return Err(Error::kafka("queueing a dead letter", e)),
-            }
-        }
+        let record: BaseRecord<'_, (), [u8]> = BaseRecord::to(&self.topic).payload(d.raw.as_slice()).headers(headers);
+        send_waiting(&self.producer, record).map_err(|e| Error::kafka("queueing a dead letter", e))
     }
 
     /// Waits until every queued letter is delivered; an error if any delivery failed.
     pub fn flush(&mut self) -> Result<()> {
         self.producer.flush(Duration::from_secs(60)).map_err(|e| Error::kafka("flushing dead letters", e))?;
-        let failed = self.failed.swap(0, Ordering::SeqCst);
+        let failed = self.producer.context().take_failed();
         if failed > 0 {
             return Err(Error::Runtime(format!("{failed} dead letters could not be delivered to {}", self.topic)));
         }

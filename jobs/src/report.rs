@@ -1,0 +1,129 @@
+//! What a person sees: progress bars while running and the summary at the end (counts, and a
+//! per-channel table computed from the `conversations` Parquet files just written).
+
+use anyhow::Result;
+use arrow::array::{Array, Float64Array, StringArray};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+use ticketpulse_pipeline::metrics::quantile;
+use ticketpulse_pipeline::runtime::RunSummary;
+use ticketpulse_pipeline::sink::parquet::read_table;
+use ticketpulse_schemas::tables::Table as OutputTable;
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+pub fn bar(total: Option<u64>, what: &str) -> ProgressBar {
+    let bar = match total {
+        Some(n) => ProgressBar::new(n).with_style(
+            ProgressStyle::with_template("{msg:>12} [{bar:40.cyan/blue}] {human_pos}/{human_len} {per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {msg} {human_pos} records {per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Per-channel figures of the written conversations.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ChannelFigures {
+    /// Conversation rows.
+    pub conversations: u64,
+    /// Median first response time, seconds.
+    pub frt_p50: Option<f64>,
+    /// 90th percentile first response time, seconds.
+    pub frt_p90: Option<f64>,
+    /// Median first human response time, seconds.
+    pub fhrt_p50: Option<f64>,
+}
+
+/// Reads the `conversations` table under `out` and computes per-channel figures.
+pub fn channel_figures(out: &Path) -> Result<BTreeMap<String, ChannelFigures>> {
+    let mut values: BTreeMap<String, (u64, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for batch in read_table(out, OutputTable::Conversations)? {
+        let col = |name: &str| batch.column_by_name(name).cloned();
+        let (Some(ch), Some(frt), Some(fhrt)) = (col("channel"), col("first_response_s"), col("first_human_response_s"))
+        else {
+            anyhow::bail!("conversations table lacks channel/first_response_s/first_human_response_s");
+        };
+        let ch = ch.as_any().downcast_ref::<StringArray>().cloned().ok_or_else(|| anyhow::anyhow!("channel type"))?;
+        let f64s = |a: &dyn Array| a.as_any().downcast_ref::<Float64Array>().cloned();
+        let (Some(frt), Some(fhrt)) = (f64s(frt.as_ref()), f64s(fhrt.as_ref())) else {
+            anyhow::bail!("response-time columns are not Float64");
+        };
+        for i in 0..batch.num_rows() {
+            let entry = values.entry(ch.value(i).to_string()).or_default();
+            entry.0 += 1;
+            if frt.is_valid(i) {
+                entry.1.push(frt.value(i));
+            }
+            if fhrt.is_valid(i) {
+                entry.2.push(fhrt.value(i));
+            }
+        }
+    }
+    Ok(values
+        .into_iter()
+        .map(|(ch, (n, mut frt, mut fhrt))| {
+            let figures = ChannelFigures {
+                conversations: n,
+                frt_p50: quantile(&mut frt, 0.5),
+                frt_p90: quantile(&mut frt, 0.9),
+                fhrt_p50: quantile(&mut fhrt, 0.5),
+            };
+            (ch, figures)
+        })
+        .collect())
+}
+
+fn secs(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |s| format!("{s:.1}"))
+}
+
+/// Prints the run's counts, the per-channel table and the output paths.
+pub fn print_summary(summary: &RunSummary, out: &Path, elapsed: Duration) -> Result<()> {
+    let s = &summary.stats;
+    let rate = s.records as f64 / elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "processed {} records in {:.1}s ({:.0}/s): {} events, {} invalid, {} duplicates dropped, {} late, {} dead letters",
+        s.records,
+        elapsed.as_secs_f64(),
+        rate,
+        s.events,
+        s.invalid,
+        s.duplicates,
+        s.late,
+        s.dead_letters
+    );
+    println!(
+        "wrote {} conversation rows and {} window rows in {} checkpoints{}",
+        s.conversation_rows,
+        s.window_rows,
+        summary.checkpoints,
+        if summary.drained { " (input complete)" } else { " (open state saved for the next run)" }
+    );
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "channel",
+        "conversations",
+        "first response p50 (s)",
+        "first response p90 (s)",
+        "first human response p50 (s)",
+    ]);
+    for (ch, f) in channel_figures(out)? {
+        table.add_row(vec![ch, f.conversations.to_string(), secs(f.frt_p50), secs(f.frt_p90), secs(f.fhrt_p50)]);
+    }
+    println!("{table}");
+    println!("outputs:");
+    for dir in ["conversations", "window_metrics", "dead_letter"] {
+        println!("  {}", out.join(dir).display());
+    }
+    Ok(())
+}
