@@ -40,7 +40,7 @@ impl Table {
 }
 
 fn ts() -> DataType {
-    DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+    DataType::Timestamp(TimeUnit::Millisecond, Some("+00:00".into()))
 }
 
 fn field(name: &str, data_type: DataType, nullable: bool, doc: &str) -> Field {

@@ -15,7 +15,11 @@
 //! in that time are refused ([`Applied::AlreadyEnded`], dead-lettered by the runtime) instead of
 //! opening a second row. Durations are counted in the window of the message that ends them, a
 //! start in the window of the start, a message in its own window; these contributions move
-//! while their windows are open (see [`crate::metrics`]).
+//! while their windows are open (see [`crate::metrics`]). A change aimed at a window that has
+//! already closed — a late event, or a handoff after a human already replied, which by the
+//! reference definition moves the human start — is not made: the window keeps what it emitted,
+//! the refusal is counted (`ticketpulse_component_errors_total{component="window",
+//! error="closed_window"}`), and the conversation row still carries the exact value.
 
 mod config;
 mod state;

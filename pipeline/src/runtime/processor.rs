@@ -70,6 +70,9 @@ pub struct RunStats {
     pub late: u64,
     /// Dead letters written.
     pub dead_letters: u64,
+    /// Changes to a conversation's window contributions that were refused because the window
+    /// had already closed (a late event, or a handoff after a human reply moving the human start).
+    pub refused_window_changes: u64,
     /// Conversation rows written.
     pub conversation_rows: u64,
     /// Window rows written.
@@ -112,6 +115,11 @@ impl Processor {
             telemetry,
             stats: RunStats::default(),
         }
+    }
+
+    /// The sinks (to take buffered rows when the caller writes them itself, and in tests).
+    pub fn outputs_mut(&mut self) -> &mut Outputs {
+        &mut self.outputs
     }
 
     /// The current state (for checkpoints and tests).
@@ -167,6 +175,7 @@ impl Processor {
             Applied::Folded { refused_window_changes } => {
                 self.stats.events += 1;
                 t.sent(component::CONVERSATION, 1);
+                self.stats.refused_window_changes += u64::from(refused_window_changes);
                 for _ in 0..refused_window_changes {
                     t.error(component::WINDOW, "closed_window");
                 }

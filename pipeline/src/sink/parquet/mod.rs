@@ -44,6 +44,12 @@ impl<R: TableRow> ParquetSink<R> {
         self.rows.push(row);
     }
 
+    /// Takes the buffered rows out without writing them (for a caller that writes elsewhere,
+    /// and for tests comparing rows).
+    pub fn take(&mut self) -> Vec<R> {
+        std::mem::take(&mut self.rows)
+    }
+
     /// Rows buffered since the last checkpoint.
     pub fn buffered(&self) -> usize {
         self.rows.len()

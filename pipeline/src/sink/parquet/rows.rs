@@ -24,7 +24,7 @@ pub trait TableRow {
 }
 
 fn ts<T>(rows: &[&T], f: impl Fn(&T) -> Option<i64>) -> ArrayRef {
-    Arc::new(TimestampMillisecondArray::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()).with_timezone("UTC"))
+    Arc::new(TimestampMillisecondArray::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()).with_timezone("+00:00"))
 }
 
 fn f64s<T>(rows: &[&T], f: impl Fn(&T) -> Option<f64>) -> ArrayRef {

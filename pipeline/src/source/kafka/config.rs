@@ -1,7 +1,7 @@
 //! Settings of the Kafka source, and the client settings every Kafka-facing part shares.
 
 use super::source::{KafkaCommitter, run};
-use crate::kafka::LogContext;
+use super::source::SourceClientContext;
 use crate::source::{SourceContext, SourceHandle};
 use crate::{Error, Result};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -48,7 +48,8 @@ impl KafkaSourceConfig {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
-            .set("enable.partition.eof", "false");
+            .set("enable.partition.eof", "false")
+            .set("statistics.interval.ms", "1000");
         for (k, v) in &self.properties {
             c.set(k, v);
         }
@@ -58,8 +59,9 @@ impl KafkaSourceConfig {
     /// Creates the consumer, subscribes, and starts reading on a thread of its own.
     pub fn spawn(&self, cx: SourceContext) -> Result<SourceHandle> {
         self.validate()?;
-        let consumer: BaseConsumer<LogContext> =
-            self.consumer_config().create_with_context(LogContext).map_err(|e| Error::kafka("creating the consumer", e))?;
+        let context = SourceClientContext { telemetry: cx.telemetry.clone(), topic: self.topic.clone() };
+        let consumer: BaseConsumer<SourceClientContext> =
+            self.consumer_config().create_with_context(context).map_err(|e| Error::kafka("creating the consumer", e))?;
         consumer.subscribe(&[&self.topic]).map_err(|e| Error::kafka(format!("subscribing to {}", self.topic), e))?;
         let consumer = Arc::new(consumer);
         let committer = Arc::new(KafkaCommitter::new(consumer.clone(), self.topic.clone()));

@@ -9,6 +9,10 @@ use crate::source::{
 use crate::telemetry::component;
 use crate::{Error, Result};
 use crate::kafka::LogContext;
+use crate::telemetry::Telemetry;
+use rdkafka::ClientContext;
+use rdkafka::consumer::ConsumerContext;
+use rdkafka::statistics::Statistics;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -16,14 +20,41 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The source consumer's context: logs like [`LogContext`] and turns librdkafka's periodic
+/// statistics into `ticketpulse_consumer_lag` (high watermark minus the position handed to us,
+/// from fetch responses; no extra requests to the broker).
+pub struct SourceClientContext {
+    pub(crate) telemetry: Telemetry,
+    pub(crate) topic: String,
+}
+
+impl ClientContext for SourceClientContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        LogContext.log(level, fac, log_message);
+    }
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        LogContext.error(error, reason);
+    }
+    fn stats(&self, statistics: Statistics) {
+        let Some(topic) = statistics.topics.get(&self.topic) else { return };
+        for (p, s) in &topic.partitions {
+            if *p >= 0 && s.hi_offset >= 0 && s.app_offset >= 0 {
+                self.telemetry.consumer_lag.with_label_values(&[&p.to_string()]).set((s.hi_offset - s.app_offset).max(0));
+            }
+        }
+    }
+}
+
+impl ConsumerContext for SourceClientContext {}
+
 /// Commits checkpointed offsets to the consumer group.
 pub struct KafkaCommitter {
-    consumer: Arc<BaseConsumer<LogContext>>,
+    consumer: Arc<BaseConsumer<SourceClientContext>>,
     topic: String,
 }
 
 impl KafkaCommitter {
-    pub(crate) fn new(consumer: Arc<BaseConsumer<LogContext>>, topic: String) -> Self {
+    pub(crate) fn new(consumer: Arc<BaseConsumer<SourceClientContext>>, topic: String) -> Self {
         KafkaCommitter { consumer, topic }
     }
 }
@@ -46,7 +77,7 @@ impl OffsetCommitter for KafkaCommitter {
 /// Loop state of one consumer.
 struct Reader<'a> {
     cfg: &'a KafkaSourceConfig,
-    consumer: &'a BaseConsumer<LogContext>,
+    consumer: &'a BaseConsumer<SourceClientContext>,
     cx: &'a SourceContext,
     /// Offsets of the checkpoint resumed from: records below them were already processed.
     resume: BTreeMap<i32, i64>,
@@ -54,7 +85,7 @@ struct Reader<'a> {
     batch: Vec<Record>,
 }
 
-pub(super) fn run(cfg: &KafkaSourceConfig, consumer: &BaseConsumer<LogContext>, cx: SourceContext) -> Result<()> {
+pub(super) fn run(cfg: &KafkaSourceConfig, consumer: &BaseConsumer<SourceClientContext>, cx: SourceContext) -> Result<()> {
     let resume = match &cx.resume {
         None => BTreeMap::new(),
         Some(SourceOffsets::Kafka { topic, next }) if *topic == cfg.topic => next.clone(),
@@ -137,7 +168,6 @@ impl Reader<'_> {
                 if !self.flush() || !send(self.cx, SourceMessage::Barrier(self.offsets())) {
                     return Ok(());
                 }
-                self.report_lag();
             }
         }
     }
@@ -169,11 +199,4 @@ impl Reader<'_> {
         send(self.cx, SourceMessage::Batch(std::mem::replace(&mut self.batch, Vec::with_capacity(MAX_BATCH))))
     }
 
-    fn report_lag(&self) {
-        for (&p, &next) in &self.next {
-            if let Ok((_, high)) = self.consumer.fetch_watermarks(&self.cfg.topic, p, Duration::from_millis(500)) {
-                self.cx.telemetry.consumer_lag.with_label_values(&[&p.to_string()]).set((high - next).max(0));
-            }
-        }
-    }
 }

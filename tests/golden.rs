@@ -1,0 +1,62 @@
+//! Golden test: a small hand-written JSONL (tests/golden/basic.jsonl) through `ticketpulse run
+//! --input`, compared row by row with the expected tables (tests/golden/*.txt; `UPDATE_GOLDEN=1`
+//! rewrites them, and the diff is reviewed). The first-response figures are also asserted from
+//! hand computation, independently of the golden files (see tests/golden/README.md).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+use support::*;
+use ticketpulse_schemas::tables::Table;
+
+#[test]
+fn basic_conversations_windows_and_dead_letters() {
+    let out = tempfile::tempdir().unwrap();
+    let input = repo().join("tests/golden/basic.jsonl");
+    let stdout = run_ok(bin().args(["run", "--input"]).arg(&input).arg("--out").arg(out.path()).args([
+        "--metrics-addr",
+        "127.0.0.1:0",
+    ]));
+    assert!(stdout.contains("4 invalid, 1 duplicates dropped"), "{stdout}");
+
+    let conversations = rows(out.path(), Table::Conversations);
+    golden("basic.conversations.txt", &conversations);
+    // Hand-computed (README.md beside the input): id -> (channel, first_response_s, first_human_response_s, end_reason)
+    let expected = [
+        ("g1", "wechat", "2.0", "40.0", "closed"),
+        ("g2", "email", "1800.0", "1801.0", "end_of_input"),
+        ("g3", "app", "4.0", "null", "end_of_input"),
+        ("g4", "phone", "20.0", "20.0", "end_of_input"),
+        ("g5", "web", "1.0", "60.0", "end_of_input"),
+        ("g6", "unknown", "null", "null", "end_of_input"),
+    ];
+    assert_eq!(conversations.len(), expected.len());
+    for (row, (id, channel, frt, fhrt, end)) in conversations.iter().zip(expected) {
+        assert_eq!(cell(row, "conversation_id"), id);
+        assert_eq!(cell(row, "channel"), channel, "{row}");
+        assert_eq!(cell(row, "first_response_s"), frt, "{row}");
+        assert_eq!(cell(row, "first_human_response_s"), fhrt, "{row}");
+        assert_eq!(cell(row, "end_reason"), end, "{row}");
+    }
+    assert_eq!(cell(&conversations[4], "max_tier"), "3");
+
+    let windows = rows(out.path(), Table::WindowMetrics);
+    golden("basic.window_metrics.txt", &windows);
+
+    let letters = dead_letters(out.path());
+    let summary: Vec<(String, u64)> = letters
+        .iter()
+        .map(|l| (l["reason"].as_str().unwrap().to_string(), l["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("not_json".to_string(), 10),
+            ("out_of_range".to_string(), 16),
+            ("missing_field".to_string(), 19),
+            ("empty".to_string(), 25)
+        ]
+    );
+    assert_eq!(letters[0]["raw"], "{bad json");
+    assert!(letters[2]["detail"].as_str().unwrap().contains("`role`"), "{}", letters[2]);
+}

@@ -1,0 +1,133 @@
+//! Helpers shared by the end-to-end tests: the binary, the shared data folder, the real Kafka
+//! broker (tansu) on 127.0.0.1, and tables rendered as sorted text rows.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+use ticketpulse_pipeline::sink::parquet::read_table;
+use ticketpulse_schemas::tables::Table;
+
+/// The `ticketpulse` binary under test.
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ticketpulse"));
+    c.env("RUST_LOG", "warn");
+    c
+}
+
+/// Runs a command, failing the test with its output unless it succeeds; returns stdout.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out: Output = cmd.output().expect("spawn");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// `../shared` beside the repository (or `$TICKETPULSE_SHARED`); `None` (with a message) when
+/// absent, so tests that need it skip outside CI.
+pub fn shared() -> Option<PathBuf> {
+    let dir = std::env::var_os("TICKETPULSE_SHARED").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared"));
+    if dir.join("bench/gen_events.py").exists() {
+        return Some(dir);
+    }
+    assert!(std::env::var_os("CI").is_none(), "CI must have the shared folder at {}", dir.display());
+    eprintln!("SKIP: {} is absent", dir.display());
+    None
+}
+
+/// The real broker's address (`$TICKETPULSE_TEST_BROKERS`, default 127.0.0.1:9092) once it
+/// accepts connections; `None` (with a message) outside CI when it is not running.
+pub fn brokers() -> Option<String> {
+    let addr = std::env::var("TICKETPULSE_TEST_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let sock: SocketAddr = addr.parse().expect("TICKETPULSE_TEST_BROKERS must be host:port with an IP");
+    let deadline = Instant::now() + Duration::from_secs(if std::env::var_os("CI").is_some() { 30 } else { 2 });
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&sock, Duration::from_millis(500)).is_ok() {
+            return Some(addr);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(std::env::var_os("CI").is_none(), "CI must run a Kafka broker (tansu) at {addr}");
+    eprintln!("SKIP: no Kafka broker at {addr} (start tansu, see .ci/run)");
+    None
+}
+
+/// A topic name no other test uses.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// Producer properties for tansu 0.6: one-record batches (its fetch at an offset inside a
+/// batch skips records, and its high watermark is a batch's base offset + 1).
+pub const ONE_RECORD_BATCHES: [&str; 4] = ["-X", "batch.num.messages=1", "-X", "linger.ms=0"];
+
+/// Every row of `table` under `out` as `col=value | ...` text, sorted.
+pub fn rows(out: &Path, table: Table) -> Vec<String> {
+    let mut rows = Vec::new();
+    for batch in read_table(out, table).unwrap() {
+        let options = FormatOptions::default().with_null("null");
+        let formatters: Vec<_> =
+            batch.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap()).collect();
+        let names: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+        for i in 0..batch.num_rows() {
+            let cells: Vec<String> =
+                formatters.iter().zip(&names).map(|(f, n)| format!("{n}={}", f.value(i))).collect();
+            rows.push(cells.join(" | "));
+        }
+    }
+    rows.sort();
+    rows
+}
+
+/// The value of column `name` in a row rendered by [`rows`].
+pub fn cell<'a>(row: &'a str, name: &str) -> &'a str {
+    row.split(" | ").find_map(|c| c.strip_prefix(&format!("{name}="))).unwrap_or_else(|| panic!("no {name} in {row}"))
+}
+
+/// Lines of the JSONL dead-letter files under `out`.
+pub fn dead_letters(out: &Path) -> Vec<serde_json::Value> {
+    let mut lines = Vec::new();
+    let Ok(entries) = std::fs::read_dir(out.join("dead_letter")) else { return lines };
+    let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "jsonl")).collect();
+    files.sort();
+    for f in files {
+        for line in std::fs::read_to_string(f).unwrap().lines() {
+            lines.push(serde_json::from_str(line).unwrap());
+        }
+    }
+    lines
+}
+
+/// Compares `actual` with the golden file `name` under tests/golden/, or rewrites it when
+/// `UPDATE_GOLDEN=1`.
+pub fn golden(name: &str, actual: &[String]) {
+    let path = repo().join("tests/golden").join(name);
+    let text = actual.join("\n") + "\n";
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &text).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+    if expected != text {
+        let diff: Vec<String> = expected
+            .lines()
+            .zip(text.lines())
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| format!("- {a}\n+ {b}"))
+            .collect();
+        panic!("{name} differs from the golden file ({} vs {} lines):\n{}", expected.lines().count(), text.lines().count(), diff.join("\n"));
+    }
+}
