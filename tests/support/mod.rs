@@ -131,3 +131,43 @@ pub fn golden(name: &str, actual: &[String]) {
         panic!("{name} differs from the golden file ({} vs {} lines):\n{}", expected.lines().count(), text.lines().count(), diff.join("\n"));
     }
 }
+
+/// Writes the built-in generator's stream to `path`.
+pub fn generate_file(path: &Path, conversations: u64, seed: u64) {
+    run_ok(bin().args(["generate", "--conversations", &conversations.to_string(), "--seed", &seed.to_string(), "--out"]).arg(path));
+}
+
+/// Counts the invalid records of a JSONL file by the pipeline's own decoder.
+pub fn invalid_lines(path: &Path) -> usize {
+    let bytes = std::fs::read(path).unwrap();
+    let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    body.split(|&b| b == b'\n').filter(|l| ticketpulse_pipeline::decode::decode(l).is_err()).count()
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A plain HTTP GET on 127.0.0.1; `None` when nothing answers.
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(1)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    Some(body.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or(body))
+}
+
+/// Waits (bounded) until `f` returns `Some`, polling every 100 ms.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

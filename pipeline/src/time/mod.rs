@@ -63,12 +63,13 @@ impl WatermarkTracker {
         self.partitions.values().filter_map(|p| p.max_ts).max()
     }
 
-    /// The source's partitions are now `partitions`: new ones hold the watermark until they
-    /// deliver or go idle; revoked ones stop holding it.
+    /// The source's partitions are now `partitions`: revoked ones stop holding the watermark;
+    /// every assigned one counts as active from `now` (it has the whole idle timeout to deliver,
+    /// however long the assignment took), and new ones hold the watermark until they deliver.
     pub fn assign(&mut self, partitions: &[i32], now: Instant) {
         self.partitions.retain(|p, _| partitions.contains(p));
         for &p in partitions {
-            self.partitions.entry(p).or_insert(PartitionClock { max_ts: None, last_active: now });
+            self.partitions.entry(p).or_insert(PartitionClock { max_ts: None, last_active: now }).last_active = now;
         }
     }
 

@@ -58,3 +58,18 @@ fn all_partitions_idle_gives_the_max() {
     t.observe(1, 5_000, now);
     assert_eq!(t.tick(now + Duration::from_secs(2)), 5_000);
 }
+
+#[test]
+fn a_reassigned_partition_is_active_again_however_long_the_assignment_took() {
+    // A restart restores partition clocks, then waits for the group (maybe longer than the idle
+    // timeout); the reassigned partitions must hold the watermark again, or the first partition
+    // to deliver would make the others' records late.
+    let start = Instant::now();
+    let mut t = WatermarkTracker::new(Duration::from_secs(30));
+    t.observe(0, 1_000, start);
+    t.observe(1, 1_000, start);
+    let assigned_at = start + Duration::from_secs(45);
+    t.assign(&[0, 1], assigned_at);
+    t.observe(0, 900_000, assigned_at);
+    assert_eq!(t.watermark(), 1_000, "partition 1 holds the watermark after reassignment");
+}
