@@ -29,6 +29,18 @@ pub mod component {
     pub const SINK_DEAD_LETTER: &str = "sink_dead_letter";
     /// Every component, for pre-registering label values.
     pub const ALL: [&str; 7] = [SOURCE, DECODE, DEDUP, CONVERSATION, WINDOW, SINK_PARQUET, SINK_DEAD_LETTER];
+
+    /// The errors each component can report (`error` label values), pre-registered at zero.
+    pub const ERRORS: [(&str, &str); 8] = [
+        (SOURCE, "kafka"),
+        (SOURCE, "offset_commit"),
+        (DEDUP, "duplicate"),
+        (CONVERSATION, "conversation_ended"),
+        (WINDOW, "closed_window"),
+        (SINK_PARQUET, "write"),
+        (SINK_DEAD_LETTER, "write"),
+        (DECODE, "not_json"),
+    ];
 }
 
 /// Bucket bounds (seconds) for response-time histograms: from a bot's second to a day.
@@ -210,6 +222,10 @@ impl Telemetry {
         }
         for r in crate::decode::InvalidReason::ALL {
             self.invalid.with_label_values(&[r.as_str()]);
+            self.errors.with_label_values(&[component::DECODE, r.as_str()]);
+        }
+        for (c, e) in component::ERRORS {
+            self.errors.with_label_values(&[c, e]);
         }
     }
 

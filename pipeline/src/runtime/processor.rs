@@ -275,9 +275,14 @@ impl Processor {
 
     /// Writes every sink's buffered output as pending files and serialises the state.
     pub fn prepare(&mut self, checkpoint: u64) -> Result<(Vec<PendingFile>, Vec<u8>)> {
-        let mut pending = self.outputs.conversations.prepare(checkpoint)?;
-        pending.extend(self.outputs.windows.prepare(checkpoint)?);
-        pending.extend(self.outputs.dead_letter.prepare(checkpoint)?);
+        let t = &self.telemetry;
+        let count = |component: &'static str| move |e: Error| {
+            t.error(component, "write");
+            e
+        };
+        let mut pending = self.outputs.conversations.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?;
+        pending.extend(self.outputs.windows.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
+        pending.extend(self.outputs.dead_letter.prepare(checkpoint).map_err(count(component::SINK_DEAD_LETTER))?);
         Ok((pending, self.state.to_bytes()?))
     }
 
