@@ -13,10 +13,14 @@ use ticketpulse_schemas::tables::Table;
 fn basic_conversations_windows_and_dead_letters() {
     let out = tempfile::tempdir().unwrap();
     let input = repo().join("tests/golden/basic.jsonl");
-    let stdout = run_ok(bin().args(["run", "--input"]).arg(&input).arg("--out").arg(out.path()).args([
-        "--metrics-addr",
-        "127.0.0.1:0",
-    ]));
+    let stdout = run_ok(
+        bin()
+            .args(["run", "--input"])
+            .arg(&input)
+            .arg("--out")
+            .arg(out.path())
+            .args(["--metrics-addr", "127.0.0.1:0"]),
+    );
     assert!(stdout.contains("4 invalid, 1 duplicates dropped"), "{stdout}");
 
     let conversations = rows(out.path(), Table::Conversations);

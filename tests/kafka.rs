@@ -20,7 +20,12 @@ use support::*;
 use ticketpulse_schemas::tables::Table;
 
 fn produce(brokers: &str, topic: &str, input: &Path) {
-    run_ok(bin().args(["produce", "--brokers", brokers, "--topic", topic, "--partitions", "4", "--input"]).arg(input).args(ONE_RECORD_BATCHES));
+    run_ok(
+        bin()
+            .args(["produce", "--brokers", brokers, "--topic", topic, "--partitions", "4", "--input"])
+            .arg(input)
+            .args(ONE_RECORD_BATCHES),
+    );
 }
 
 fn run_kafka(brokers: &str, topic: &str, group: &str, out: &Path) -> String {
@@ -35,7 +40,12 @@ fn run_kafka(brokers: &str, topic: &str, group: &str, out: &Path) -> String {
 }
 
 fn run_file(input: &Path, out: &Path) -> String {
-    run_ok(bin().args(["run", "--input"]).arg(input).arg("--out").arg(out).args(["--allowed-lateness", "20m", "--metrics-addr", "127.0.0.1:0"]))
+    run_ok(bin().args(["run", "--input"]).arg(input).arg("--out").arg(out).args([
+        "--allowed-lateness",
+        "20m",
+        "--metrics-addr",
+        "127.0.0.1:0",
+    ]))
 }
 
 fn consumer(brokers: &str, group: &str) -> BaseConsumer {
@@ -59,7 +69,10 @@ fn read_topic(brokers: &str, topic: &str, expected: usize) -> Vec<(Vec<u8>, BTre
             let mut headers = BTreeMap::new();
             if let Some(h) = m.headers() {
                 for x in h.iter() {
-                    headers.insert(x.key.to_string(), String::from_utf8_lossy(x.value.unwrap_or_default()).into_owned());
+                    headers.insert(
+                        x.key.to_string(),
+                        String::from_utf8_lossy(x.value.unwrap_or_default()).into_owned(),
+                    );
                 }
             }
             records.push((m.payload().unwrap_or_default().to_vec(), headers));
@@ -75,7 +88,10 @@ fn read_topic(brokers: &str, topic: &str, expected: usize) -> Vec<(Vec<u8>, BTre
 
 fn number(stdout: &str, after_word: &str) -> u64 {
     let words: Vec<&str> = stdout.split_whitespace().collect();
-    let i = words.iter().position(|w| w.trim_end_matches(',') == after_word).unwrap_or_else(|| panic!("no '{after_word}' in {stdout}"));
+    let i = words
+        .iter()
+        .position(|w| w.trim_end_matches(',') == after_word)
+        .unwrap_or_else(|| panic!("no '{after_word}' in {stdout}"));
     words[i - 1].parse().unwrap()
 }
 
@@ -109,7 +125,10 @@ fn broker_path_equals_file_path_with_dead_letters_and_committed_offsets() {
             .iter()
             .map(|r| {
                 let key = (cell(r, "window_start").to_string(), cell(r, "channel").to_string());
-                (key, (cell(r, "conversations_started").parse().unwrap(), cell(r, "messages").parse().unwrap()))
+                (
+                    key,
+                    (cell(r, "conversations_started").parse().unwrap(), cell(r, "messages").parse().unwrap()),
+                )
             })
             .collect()
     };
@@ -120,9 +139,14 @@ fn broker_path_equals_file_path_with_dead_letters_and_committed_offsets() {
     assert!(invalid > 0);
     let letters = read_topic(&brokers, &format!("{topic}.dead-letter"), invalid);
     assert_eq!(letters.len(), invalid, "one dead letter per invalid record");
-    let raw_lines: HashSet<Vec<u8>> = std::fs::read(&input).unwrap().split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+    let raw_lines: HashSet<Vec<u8>> =
+        std::fs::read(&input).unwrap().split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
     for (value, headers) in &letters {
-        assert!(raw_lines.contains(value), "dead letter is not an input line: {}", String::from_utf8_lossy(value));
+        assert!(
+            raw_lines.contains(value),
+            "dead letter is not an input line: {}",
+            String::from_utf8_lossy(value)
+        );
         assert!(headers.contains_key("ticketpulse.error.reason"), "{headers:?}");
         assert!(headers["ticketpulse.source.offset"].parse::<i64>().is_ok(), "{headers:?}");
         assert_eq!(headers["ticketpulse.source.topic"], topic);
@@ -137,7 +161,9 @@ fn broker_path_equals_file_path_with_dead_letters_and_committed_offsets() {
     let committed = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
     let mut total = 0;
     for e in committed.elements() {
-        let Offset::Offset(o) = e.offset() else { panic!("partition {} has no committed offset", e.partition()) };
+        let Offset::Offset(o) = e.offset() else {
+            panic!("partition {} has no committed offset", e.partition())
+        };
         let (_, high) = c.fetch_watermarks(&topic, e.partition(), Duration::from_secs(10)).unwrap();
         assert_eq!(o, high, "partition {} committed up to its end", e.partition());
         total += o;
@@ -167,7 +193,14 @@ fn a_crash_in_the_middle_neither_loses_nor_repeats_rows() {
     let mut child = bin()
         .args(["run", "--brokers", &brokers, "--topic", &topic, "--group", &group, "--out"])
         .arg(&out)
-        .args(["--allowed-lateness", "20m", "--checkpoint-interval", "200ms", "--metrics-addr", "127.0.0.1:0"])
+        .args([
+            "--allowed-lateness",
+            "20m",
+            "--checkpoint-interval",
+            "200ms",
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ])
         .args(["-X", "session.timeout.ms=6000"]) // so the group drops the killed member soon
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -191,9 +224,11 @@ fn a_crash_in_the_middle_neither_loses_nor_repeats_rows() {
     assert_eq!(got.len(), want.len(), "conversation rows after the crash");
     assert_eq!(got, want);
     let windows = rows(&out, Table::WindowMetrics);
-    let keys: HashSet<(&str, &str)> = windows.iter().map(|r| (cell(r, "window_start"), cell(r, "channel"))).collect();
+    let keys: HashSet<(&str, &str)> =
+        windows.iter().map(|r| (cell(r, "window_start"), cell(r, "channel"))).collect();
     assert_eq!(keys.len(), windows.len(), "no window row written twice");
-    let messages = |rows: &[String]| rows.iter().map(|r| cell(r, "messages").parse::<u64>().unwrap()).sum::<u64>();
+    let messages =
+        |rows: &[String]| rows.iter().map(|r| cell(r, "messages").parse::<u64>().unwrap()).sum::<u64>();
     assert_eq!(messages(&windows), messages(&rows(&reference, Table::WindowMetrics)));
     let leftovers: Vec<_> = std::fs::read_dir(out.join("conversations"))
         .unwrap()

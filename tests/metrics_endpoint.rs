@@ -32,7 +32,10 @@ fn have(tool: &str) -> bool {
 
 /// The value of an unlabelled or labelled sample line `name{...} value`.
 fn sample(metrics: &str, series: &str) -> Option<f64> {
-    metrics.lines().find(|l| l.starts_with(series) && l[series.len()..].starts_with(' ')).and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
 #[test]
@@ -41,7 +44,15 @@ fn demo_serves_metrics_that_prometheus_scrapes_and_dashboards_query() {
     let out = tempfile::tempdir().unwrap();
     let demo = Killed(
         bin()
-            .args(["demo", "--conversations", "1500", "--keep-serving", "--metrics-addr", &format!("127.0.0.1:{port}"), "--out"])
+            .args([
+                "demo",
+                "--conversations",
+                "1500",
+                "--keep-serving",
+                "--metrics-addr",
+                &format!("127.0.0.1:{port}"),
+                "--out",
+            ])
             .arg(out.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -88,7 +99,10 @@ fn demo_serves_metrics_that_prometheus_scrapes_and_dashboards_query() {
             let v = sample(&metrics, &series).unwrap_or_else(|| panic!("/metrics lacks {series}"));
             assert!(v > 0.0, "{series} is {v}");
         }
-        assert!(metrics.contains(&format!("ticketpulse_component_errors_total{{component=\"{c}\"")), "no errors series for {c}");
+        assert!(
+            metrics.contains(&format!("ticketpulse_component_errors_total{{component=\"{c}\"")),
+            "no errors series for {c}"
+        );
     }
 
     let Some(prometheus) = prometheus else { return };
@@ -97,8 +111,10 @@ fn demo_serves_metrics_that_prometheus_scrapes_and_dashboards_query() {
         let body = http_get(prom_port, "/api/v1/query?query=ticketpulse_checkpoints_total")?;
         body.contains("\"result\":[{").then_some(())
     });
-    let dashboard: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo().join("dashboards/ticketpulse-overview.json")).unwrap()).unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("dashboards/ticketpulse-overview.json")).unwrap(),
+    )
+    .unwrap();
     for panel in dashboard["panels"].as_array().unwrap() {
         for target in panel["targets"].as_array().unwrap() {
             let expr = target["expr"].as_str().unwrap();

@@ -56,11 +56,14 @@ fn generate(rng: &mut ChaCha8Rng, conversations: usize) -> Vec<Gen> {
         for i in 0..rng.random_range(1..9) {
             t += rng.random_range(0..120_000);
             let role = ["customer", "customer", "bot", "agent", "expert", "system"][rng.random_range(0..6)];
-            let channel_field = if !explicit_start && i == 0 { format!(r#","channel":"{channel}""#) } else { String::new() };
+            let channel_field =
+                if !explicit_start && i == 0 { format!(r#","channel":"{channel}""#) } else { String::new() };
             let kind = rng.random_range(0..10);
             human_replied |= kind >= 2 && (role == "agent" || role == "expert");
             match kind {
-                0 if !human_replied => push(t, format!(r#""type":"handoff","tier":{}"#, rng.random_range(2..4))),
+                0 if !human_replied => {
+                    push(t, format!(r#""type":"handoff","tier":{}"#, rng.random_range(2..4)))
+                }
                 0 => push(t, r#""type":"reopened""#.to_string()),
                 1 => push(t, r#""type":"resolved""#.to_string()),
                 _ => push(t, format!(r#""type":"message","role":"{role}","text":"x"{channel_field}"#)),
@@ -110,6 +113,8 @@ fn processor(c: &PipelineConfig, state: ProcessorState) -> Processor {
 
 type Facts = (String, String, i64, i64, u32, u32, u32, u8, Option<f64>, Option<f64>);
 type WindowFacts = (i64, String, i64, i64, Vec<u64>, Vec<u64>);
+/// started, messages, first response values, first human response values.
+type NaiveWindow = (i64, i64, Vec<f64>, Vec<f64>);
 
 fn facts(r: &ConversationRow) -> Facts {
     (
@@ -133,7 +138,14 @@ fn window_facts(w: &ClosedWindow) -> WindowFacts {
         b
     };
     let a = &w.aggregate;
-    (w.start, w.channel.to_string(), a.conversations_started, a.messages, sorted(&a.first_response_s), sorted(&a.first_human_response_s))
+    (
+        w.start,
+        w.channel.to_string(),
+        a.conversations_started,
+        a.messages,
+        sorted(&a.first_response_s),
+        sorted(&a.first_human_response_s),
+    )
 }
 
 /// Streams `lines` through the operators in random batches with one restart.
@@ -189,7 +201,7 @@ fn naive(events: &[Gen]) -> (Vec<Facts>, Vec<WindowFacts>) {
     }
     let w = |t: i64| t.div_euclid(WINDOW_MS) * WINDOW_MS;
     let mut rows = Vec::new();
-    let mut win: BTreeMap<(i64, String), (i64, i64, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut win: BTreeMap<(i64, String), NaiveWindow> = BTreeMap::new();
     for (id, mut evs) in by_conv {
         evs.sort_by_key(|v| v["ts"].as_i64().unwrap());
         let ts = |v: &serde_json::Value| v["ts"].as_i64().unwrap();
@@ -200,18 +212,35 @@ fn naive(events: &[Gen]) -> (Vec<Facts>, Vec<WindowFacts>) {
         let channel = evs.iter().find_map(|v| v["channel"].as_str()).unwrap_or("unknown").to_string();
         let msgs: Vec<&serde_json::Value> = evs.iter().filter(|v| is_msg(v)).collect();
         let first_customer = msgs.iter().filter(|v| role(v) == "customer").map(|v| ts(v)).min();
-        let first_reply = msgs.iter().filter(|v| ["bot", "agent", "expert"].contains(&role(v).as_str())).map(|v| ts(v)).min();
+        let first_reply = msgs
+            .iter()
+            .filter(|v| ["bot", "agent", "expert"].contains(&role(v).as_str()))
+            .map(|v| ts(v))
+            .min();
         let frt = first_reply.map(|r| match first_customer {
             Some(c) if c <= r => (r, (r - c) as f64 / 1000.0),
             _ => (r, (r - start) as f64 / 1000.0),
         });
-        let humans: Vec<i64> = msgs.iter().filter(|v| ["agent", "expert"].contains(&role(v).as_str())).map(|v| ts(v)).collect();
+        let humans: Vec<i64> =
+            msgs.iter().filter(|v| ["agent", "expert"].contains(&role(v).as_str())).map(|v| ts(v)).collect();
         let handoff = evs.iter().filter(|v| v["type"] == "handoff").map(ts).min();
         let human_start = handoff.or(if humans.is_empty() { None } else { Some(start) });
-        let fhrt = human_start.and_then(|h| humans.iter().filter(|&&t| t >= h).min().map(|&t| (t, (t - h) as f64 / 1000.0)));
+        let fhrt = human_start
+            .and_then(|h| humans.iter().filter(|&&t| t >= h).min().map(|&t| (t, (t - h) as f64 / 1000.0)));
         let max_tier = evs.iter().filter_map(|v| v["tier"].as_u64()).max().unwrap_or(1) as u8;
         let customer_messages = msgs.iter().filter(|v| role(v) == "customer").count() as u32;
-        rows.push((id, channel.clone(), start, last, evs.len() as u32, msgs.len() as u32, customer_messages, max_tier, frt.map(|f| f.1), fhrt.map(|f| f.1)));
+        rows.push((
+            id,
+            channel.clone(),
+            start,
+            last,
+            evs.len() as u32,
+            msgs.len() as u32,
+            customer_messages,
+            max_tier,
+            frt.map(|f| f.1),
+            fhrt.map(|f| f.1),
+        ));
         win.entry((w(start), channel.clone())).or_default().0 += 1;
         for m in &msgs {
             win.entry((w(ts(m)), channel.clone())).or_default().1 += 1;
@@ -272,7 +301,10 @@ fn streaming_equals_batch_for_random_out_of_order_duplicated_input_with_a_restar
         }
         let missing: Vec<_> = want_windows.iter().filter(|w| !windows.contains(w)).collect();
         let extra: Vec<_> = windows.iter().filter(|w| !want_windows.contains(w)).collect();
-        assert!(missing.is_empty() && extra.is_empty(), "seed {seed}: windows differ\nbatch only: {missing:?}\nstream only: {extra:?}");
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "seed {seed}: windows differ\nbatch only: {missing:?}\nstream only: {extra:?}"
+        );
         let ids: HashSet<&String> = rows.iter().map(|r| &r.0).collect();
         assert_eq!(ids.len(), rows.len(), "seed {seed}: one row per conversation");
     }

@@ -20,11 +20,15 @@ use ticketpulse_schemas::tables::Table;
 
 fn python() -> Option<String> {
     let py = std::env::var("TICKETPULSE_PEER_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&py).args(["-c", "import pandas, sklearn"]).output().is_ok_and(|o| o.status.success());
+    let ok =
+        Command::new(&py).args(["-c", "import pandas, sklearn"]).output().is_ok_and(|o| o.status.success());
     if ok {
         return Some(py);
     }
-    assert!(std::env::var_os("CI").is_none(), "CI must provide pandas + scikit-learn ($TICKETPULSE_PEER_PYTHON)");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must provide pandas + scikit-learn ($TICKETPULSE_PEER_PYTHON)"
+    );
     eprintln!("SKIP: {py} lacks pandas/scikit-learn (set TICKETPULSE_PEER_PYTHON)");
     None
 }
@@ -60,7 +64,10 @@ fn check(what: &str, out: &Path, stdout: &str, dead_letters: usize, peer: &serde
         for (channel, v) in theirs {
             let want = v.as_f64().unwrap();
             let got = ours[channel];
-            assert!((got - want).abs() <= 0.005 * want.abs(), "{what}: {channel} median {column} {got} vs peer {want}");
+            assert!(
+                (got - want).abs() <= 0.005 * want.abs(),
+                "{what}: {channel} median {column} {got} vs peer {want}"
+            );
         }
     }
 }
@@ -71,17 +78,17 @@ fn matches_the_python_peer_on_the_reference_file_by_file_and_by_broker() {
     let Some(py) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("events.jsonl");
-    run_ok(Command::new(&py).arg(shared.join("bench/gen_events.py")).args([
-        "--conversations",
-        "20000",
-        "--days",
-        "2",
-        "--seed",
-        "11",
-        "--out",
-    ]).arg(&input));
+    run_ok(
+        Command::new(&py)
+            .arg(shared.join("bench/gen_events.py"))
+            .args(["--conversations", "20000", "--days", "2", "--seed", "11", "--out"])
+            .arg(&input),
+    );
     let peer: serde_json::Value = serde_json::from_str(&run_ok(
-        Command::new(&py).arg(shared.join("bench/peer_reference.py")).arg(&input).args(["--sentiment", "none"]),
+        Command::new(&py)
+            .arg(shared.join("bench/peer_reference.py"))
+            .arg(&input)
+            .args(["--sentiment", "none"]),
     ))
     .unwrap();
 
@@ -96,7 +103,12 @@ fn matches_the_python_peer_on_the_reference_file_by_file_and_by_broker() {
 
     let Some(brokers) = brokers() else { return };
     let topic = unique("peer");
-    run_ok(bin().args(["produce", "--brokers", &brokers, "--topic", &topic, "--input"]).arg(&input).args(ONE_RECORD_BATCHES));
+    run_ok(
+        bin()
+            .args(["produce", "--brokers", &brokers, "--topic", &topic, "--input"])
+            .arg(&input)
+            .args(ONE_RECORD_BATCHES),
+    );
     let kafka_out = dir.path().join("kafka");
     let stdout = run_ok(
         bin()

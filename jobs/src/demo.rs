@@ -56,7 +56,8 @@ fn clear_previous(out: &Path) -> Result<()> {
 pub fn main(args: DemoArgs) -> Result<()> {
     let mut config = settings::load(&args.common)?;
     clear_previous(&args.out)?;
-    let generator = GeneratorConfig { conversations: args.conversations, days: 1, seed: args.seed, ..Default::default() };
+    let generator =
+        GeneratorConfig { conversations: args.conversations, days: 1, seed: args.seed, ..Default::default() };
     let (lines, truth) = generate(&generator)?;
     eprintln!(
         "generated {} events of {} conversations ({} duplicates, {} invalid lines)",
@@ -72,7 +73,10 @@ pub fn main(args: DemoArgs) -> Result<()> {
     let producer = client_config(&brokers, &Default::default());
     let produced = produce_lines(&producer, TOPIC, Cursor::new(text), |b| bar.set_position(b))?;
     bar.finish_and_clear();
-    eprintln!("produced {} records into the in-process Kafka ({TOPIC}, {PARTITIONS} partitions)", produced.records);
+    eprintln!(
+        "produced {} records into the in-process Kafka ({TOPIC}, {PARTITIONS} partitions)",
+        produced.records
+    );
 
     config.source = Some(SourceConfig::Kafka(KafkaSourceConfig {
         brokers,

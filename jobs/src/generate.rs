@@ -26,13 +26,18 @@ pub struct GenerateArgs {
 
 /// Entry point of `ticketpulse generate`.
 pub fn main(args: GenerateArgs) -> Result<()> {
-    let config =
-        GeneratorConfig { conversations: args.conversations, days: args.days, seed: args.seed, ..Default::default() };
+    let config = GeneratorConfig {
+        conversations: args.conversations,
+        days: args.days,
+        seed: args.seed,
+        ..Default::default()
+    };
     let (lines, summary) = generate(&config)?;
     let mut out: Box<dyn Write> = if args.out.as_os_str() == "-" {
         Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
     } else {
-        let f = std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+        let f =
+            std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
         Box::new(std::io::BufWriter::new(f))
     };
     for line in &lines {

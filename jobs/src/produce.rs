@@ -39,9 +39,12 @@ pub fn main(args: ProduceArgs) -> Result<()> {
     let stats = if args.input.as_os_str() == "-" {
         produce_lines(&config, &args.topic, std::io::stdin().lock(), |_| {})?
     } else {
-        let file = std::fs::File::open(&args.input).with_context(|| format!("opening {}", args.input.display()))?;
+        let file =
+            std::fs::File::open(&args.input).with_context(|| format!("opening {}", args.input.display()))?;
         let bar = report::bar(Some(file.metadata()?.len()), "producing");
-        let stats = produce_lines(&config, &args.topic, BufReader::with_capacity(1 << 20, file), |b| bar.set_position(b))?;
+        let stats = produce_lines(&config, &args.topic, BufReader::with_capacity(1 << 20, file), |b| {
+            bar.set_position(b)
+        })?;
         bar.finish_and_clear();
         stats
     };

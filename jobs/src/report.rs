@@ -17,9 +17,11 @@ use ticketpulse_schemas::tables::Table as OutputTable;
 pub fn bar(total: Option<u64>, what: &str) -> ProgressBar {
     let bar = match total {
         Some(n) => ProgressBar::new(n).with_style(
-            ProgressStyle::with_template("{msg:>12} [{bar:40.cyan/blue}] {human_pos}/{human_len} {per_sec} eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{msg:>12} [{bar:40.cyan/blue}] {human_pos}/{human_len} {per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         ),
         None => ProgressBar::new_spinner().with_style(
             ProgressStyle::with_template("{spinner} {msg} {human_pos} records {per_sec}")
@@ -49,11 +51,16 @@ pub fn channel_figures(out: &Path) -> Result<BTreeMap<String, ChannelFigures>> {
     let mut values: BTreeMap<String, (u64, Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for batch in read_table(out, OutputTable::Conversations)? {
         let col = |name: &str| batch.column_by_name(name).cloned();
-        let (Some(ch), Some(frt), Some(fhrt)) = (col("channel"), col("first_response_s"), col("first_human_response_s"))
+        let (Some(ch), Some(frt), Some(fhrt)) =
+            (col("channel"), col("first_response_s"), col("first_human_response_s"))
         else {
             anyhow::bail!("conversations table lacks channel/first_response_s/first_human_response_s");
         };
-        let ch = ch.as_any().downcast_ref::<StringArray>().cloned().ok_or_else(|| anyhow::anyhow!("channel type"))?;
+        let ch = ch
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("channel type"))?;
         let f64s = |a: &dyn Array| a.as_any().downcast_ref::<Float64Array>().cloned();
         let (Some(frt), Some(fhrt)) = (f64s(frt.as_ref()), f64s(fhrt.as_ref())) else {
             anyhow::bail!("response-time columns are not Float64");
@@ -118,7 +125,13 @@ pub fn print_summary(summary: &RunSummary, out: &Path, elapsed: Duration) -> Res
         "first human response p50 (s)",
     ]);
     for (ch, f) in channel_figures(out)? {
-        table.add_row(vec![ch, f.conversations.to_string(), secs(f.frt_p50), secs(f.frt_p90), secs(f.fhrt_p50)]);
+        table.add_row(vec![
+            ch,
+            f.conversations.to_string(),
+            secs(f.frt_p50),
+            secs(f.frt_p90),
+            secs(f.fhrt_p50),
+        ]);
     }
     println!("{table}");
     println!("outputs:");

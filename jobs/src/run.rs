@@ -58,7 +58,9 @@ pub fn resolve(args: &RunArgs) -> Result<PipelineConfig> {
     if let Some(input) = &args.input {
         config.source = Some(SourceConfig::File(FileSourceConfig { path: input.clone() }));
     } else if let Some(brokers) = &args.brokers {
-        let (Some(topic), Some(group)) = (&args.topic, &args.group) else { bail!("--brokers needs --topic and --group") };
+        let (Some(topic), Some(group)) = (&args.topic, &args.group) else {
+            bail!("--brokers needs --topic and --group")
+        };
         config.source = Some(SourceConfig::Kafka(KafkaSourceConfig {
             brokers: brokers.clone(),
             topic: topic.clone(),

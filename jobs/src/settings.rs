@@ -55,7 +55,8 @@ pub fn load(common: &CommonArgs) -> Result<PipelineConfig> {
 }
 
 fn read(path: &Path) -> Result<PipelineConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
     PipelineConfig::from_toml(&text).with_context(|| format!("config file {}", path.display()))
 }
 
@@ -83,7 +84,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, "[time]\nwindow = \"1m\"\nlateness = \"5m\"\n").unwrap();
-        let err = format!("{:#}", load(&CommonArgs { config: Some(path.clone()), metrics_addr: None }).unwrap_err());
+        let err = format!(
+            "{:#}",
+            load(&CommonArgs { config: Some(path.clone()), metrics_addr: None }).unwrap_err()
+        );
         assert!(err.contains("bad.toml") && err.contains("lateness") && err.contains("line 3"), "{err}");
     }
 }

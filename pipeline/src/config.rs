@@ -91,6 +91,7 @@ impl Default for OutputConfig {
 /// Everything a run needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(Default)]
 pub struct PipelineConfig {
     /// The input; may come from the command line instead.
     #[serde(default)]
@@ -115,27 +116,14 @@ pub struct PipelineConfig {
     pub metrics: MetricsServerConfig,
 }
 
-impl Default for PipelineConfig {
-    fn default() -> Self {
-        PipelineConfig {
-            source: None,
-            time: TimeConfig::default(),
-            dedup: DedupConfig::default(),
-            conversation: ConversationConfig::default(),
-            checkpoint: CheckpointConfig::default(),
-            output: OutputConfig::default(),
-            metrics: MetricsServerConfig::default(),
-        }
-    }
-}
-
 impl PipelineConfig {
     /// Parses TOML; errors name the field (and the caller adds the file).
     pub fn from_toml(text: &str) -> Result<Self> {
         toml::from_str(text).map_err(|e| {
             let at = e.span().map_or(0, |s| s.start).min(text.len());
             let line = text[..at].matches('\n').count() + 1;
-            let key = text.lines().nth(line - 1).and_then(|l| l.split('=').next()).map(str::trim).unwrap_or("");
+            let key =
+                text.lines().nth(line - 1).and_then(|l| l.split('=').next()).map(str::trim).unwrap_or("");
             Error::config(format!("line {line} (`{key}`)"), e.message().to_string())
         })
     }

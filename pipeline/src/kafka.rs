@@ -32,7 +32,9 @@ impl ClientContext for LogContext {
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
         use rdkafka::config::RDKafkaLogLevel as L;
         match level {
-            L::Emerg | L::Alert | L::Critical | L::Error => tracing::error!(target: "librdkafka", "{fac}: {log_message}"),
+            L::Emerg | L::Alert | L::Critical | L::Error => {
+                tracing::error!(target: "librdkafka", "{fac}: {log_message}")
+            }
             L::Warning => tracing::warn!(target: "librdkafka", "{fac}: {log_message}"),
             _ => tracing::debug!(target: "librdkafka", "{fac}: {log_message}"),
         }
@@ -84,7 +86,9 @@ pub fn ensure_topic(config: &ClientConfig, topic: &str, partitions: i32, timeout
             return Ok(n);
         }
         if std::time::Instant::now() >= deadline {
-            return Err(Error::Runtime(format!("topic {topic} was created but does not show in the metadata")));
+            return Err(Error::Runtime(format!(
+                "topic {topic} was created but does not show in the metadata"
+            )));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -197,7 +201,10 @@ pub fn produce_lines(
     progress(stats.bytes);
     let failed = producer.context().take_failed();
     if failed > 0 {
-        return Err(Error::Runtime(format!("{failed} of {} records could not be delivered to {topic}", stats.records)));
+        return Err(Error::Runtime(format!(
+            "{failed} of {} records could not be delivered to {topic}",
+            stats.records
+        )));
     }
     Ok(stats)
 }

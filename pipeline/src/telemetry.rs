@@ -45,7 +45,8 @@ pub mod component {
 
 /// Bucket bounds (seconds) for response-time histograms: from a bot's second to a day.
 pub const RESPONSE_BUCKETS: [f64; 16] = [
-    1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0,
+    1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0,
+    86400.0,
 ];
 
 /// Handles to every metric, registered in one [`Registry`].
@@ -134,8 +135,11 @@ impl Telemetry {
             Ok(m)
         };
         let checkpoint_duration = Histogram::with_opts(
-            HistogramOpts::new("ticketpulse_checkpoint_duration_seconds", "Time to take and commit one checkpoint.")
-                .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            HistogramOpts::new(
+                "ticketpulse_checkpoint_duration_seconds",
+                "Time to take and commit one checkpoint.",
+            )
+            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
         )?;
         r.register(Box::new(checkpoint_duration.clone()))?;
         let t = Telemetry {
@@ -151,7 +155,12 @@ impl Telemetry {
                 "Conversation rows written, by why the conversation ended.",
                 &["channel", "end_reason"],
             )?,
-            messages: counter_vec(&r, "ticketpulse_messages_total", "Messages, counted when their window closes.", &["channel"])?,
+            messages: counter_vec(
+                &r,
+                "ticketpulse_messages_total",
+                "Messages, counted when their window closes.",
+                &["channel"],
+            )?,
             first_response: histogram_vec(
                 &r,
                 "ticketpulse_first_response_seconds",
@@ -170,15 +179,28 @@ impl Telemetry {
                 "Events a component received.",
                 &["component"],
             )?,
-            sent: counter_vec(&r, "ticketpulse_component_sent_events_total", "Events a component passed on.", &["component"])?,
+            sent: counter_vec(
+                &r,
+                "ticketpulse_component_sent_events_total",
+                "Events a component passed on.",
+                &["component"],
+            )?,
             errors: counter_vec(
                 &r,
                 "ticketpulse_component_errors_total",
                 "Events a component could not process, by error.",
                 &["component", "error"],
             )?,
-            invalid: counter_vec(&r, "ticketpulse_invalid_events_total", "Invalid input records, by reason.", &["reason"])?,
-            duplicates: counter("ticketpulse_duplicate_events_total", "Events dropped because their event_id was seen.")?,
+            invalid: counter_vec(
+                &r,
+                "ticketpulse_invalid_events_total",
+                "Invalid input records, by reason.",
+                &["reason"],
+            )?,
+            duplicates: counter(
+                "ticketpulse_duplicate_events_total",
+                "Events dropped because their event_id was seen.",
+            )?,
             late: counter(
                 "ticketpulse_late_events_total",
                 "Events older than the watermark minus the allowed lateness (kept in conversations, not in windows).",
@@ -197,16 +219,42 @@ impl Telemetry {
                 r.register(Box::new(m.clone()))?;
                 m
             },
-            watermark: gauge(&r, "ticketpulse_watermark_timestamp_seconds", "Current event-time watermark (epoch seconds).")?,
-            watermark_delay: gauge(&r, "ticketpulse_watermark_delay_seconds", "Wall-clock time minus the watermark.")?,
+            watermark: gauge(
+                &r,
+                "ticketpulse_watermark_timestamp_seconds",
+                "Current event-time watermark (epoch seconds).",
+            )?,
+            watermark_delay: gauge(
+                &r,
+                "ticketpulse_watermark_delay_seconds",
+                "Wall-clock time minus the watermark.",
+            )?,
             open_conversations: gauge(&r, "ticketpulse_open_conversations", "Conversations held in state.")?,
             open_windows: gauge(&r, "ticketpulse_open_windows", "Windows not yet closed.")?,
-            dedup_entries: gauge(&r, "ticketpulse_dedup_entries", "Event ids remembered for duplicate detection.")?,
-            rows_written: counter_vec(&r, "ticketpulse_rows_written_total", "Rows committed to a table.", &["table"])?,
-            files_committed: counter_vec(&r, "ticketpulse_files_committed_total", "Files committed to a table.", &["table"])?,
+            dedup_entries: gauge(
+                &r,
+                "ticketpulse_dedup_entries",
+                "Event ids remembered for duplicate detection.",
+            )?,
+            rows_written: counter_vec(
+                &r,
+                "ticketpulse_rows_written_total",
+                "Rows committed to a table.",
+                &["table"],
+            )?,
+            files_committed: counter_vec(
+                &r,
+                "ticketpulse_files_committed_total",
+                "Files committed to a table.",
+                &["table"],
+            )?,
             checkpoints: counter("ticketpulse_checkpoints_total", "Checkpoints committed.")?,
             checkpoint_duration,
-            last_checkpoint: gauge(&r, "ticketpulse_last_checkpoint_timestamp_seconds", "When the last checkpoint committed.")?,
+            last_checkpoint: gauge(
+                &r,
+                "ticketpulse_last_checkpoint_timestamp_seconds",
+                "When the last checkpoint committed.",
+            )?,
             registry: r,
         };
         t.preregister();

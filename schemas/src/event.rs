@@ -252,11 +252,19 @@ mod tests {
     #[test]
     fn json_schema_lists_the_same_types_and_roles() {
         let schema: serde_json::Value = serde_json::from_str(crate::EVENT_JSON_SCHEMA).unwrap();
-        let types: Vec<&str> =
-            schema["properties"]["type"]["enum"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+        let types: Vec<&str> = schema["properties"]["type"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
         assert_eq!(types, EventType::ALL.map(EventType::as_str));
-        let roles: Vec<&str> =
-            schema["properties"]["role"]["enum"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+        let roles: Vec<&str> = schema["properties"]["role"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
         assert_eq!(roles, Role::ALL.map(Role::as_str));
     }
 }

@@ -98,7 +98,12 @@ pub fn window_metrics_schema() -> SchemaRef {
                 field("window_start", ts(), false, "inclusive start of the tumbling window"),
                 field("window_end", ts(), false, "exclusive end of the tumbling window"),
                 field("channel", DataType::Utf8, false, "entry channel of the conversations"),
-                field("conversations_started", DataType::UInt64, false, "conversations whose start is in the window"),
+                field(
+                    "conversations_started",
+                    DataType::UInt64,
+                    false,
+                    "conversations whose start is in the window",
+                ),
                 field("messages", DataType::UInt64, false, "messages whose event time is in the window"),
                 field(
                     "first_responses",
@@ -107,15 +112,30 @@ pub fn window_metrics_schema() -> SchemaRef {
                     "first responses whose responding message is in the window",
                 ),
                 field("first_response_p50_s", DataType::Float64, true, "median first response time, seconds"),
-                field("first_response_p90_s", DataType::Float64, true, "90th percentile, linear interpolation"),
-                field("first_response_p99_s", DataType::Float64, true, "99th percentile, linear interpolation"),
+                field(
+                    "first_response_p90_s",
+                    DataType::Float64,
+                    true,
+                    "90th percentile, linear interpolation",
+                ),
+                field(
+                    "first_response_p99_s",
+                    DataType::Float64,
+                    true,
+                    "99th percentile, linear interpolation",
+                ),
                 field(
                     "first_human_responses",
                     DataType::UInt64,
                     false,
                     "first human responses whose message is in the window",
                 ),
-                field("first_human_response_p50_s", DataType::Float64, true, "median first human response time"),
+                field(
+                    "first_human_response_p50_s",
+                    DataType::Float64,
+                    true,
+                    "median first human response time",
+                ),
                 field("first_human_response_p90_s", DataType::Float64, true, "90th percentile"),
             ]))
         })

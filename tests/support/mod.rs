@@ -38,7 +38,8 @@ pub fn repo() -> PathBuf {
 /// `../shared` beside the repository (or `$TICKETPULSE_SHARED`); `None` (with a message) when
 /// absent, so tests that need it skip outside CI.
 pub fn shared() -> Option<PathBuf> {
-    let dir = std::env::var_os("TICKETPULSE_SHARED").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared"));
+    let dir =
+        std::env::var_os("TICKETPULSE_SHARED").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared"));
     if dir.join("bench/gen_events.py").exists() {
         return Some(dir);
     }
@@ -52,7 +53,8 @@ pub fn shared() -> Option<PathBuf> {
 pub fn brokers() -> Option<String> {
     let addr = std::env::var("TICKETPULSE_TEST_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
     let sock: SocketAddr = addr.parse().expect("TICKETPULSE_TEST_BROKERS must be host:port with an IP");
-    let deadline = Instant::now() + Duration::from_secs(if std::env::var_os("CI").is_some() { 30 } else { 2 });
+    let deadline =
+        Instant::now() + Duration::from_secs(if std::env::var_os("CI").is_some() { 30 } else { 2 });
     while Instant::now() < deadline {
         if TcpStream::connect_timeout(&sock, Duration::from_millis(500)).is_ok() {
             return Some(addr);
@@ -94,14 +96,17 @@ pub fn rows(out: &Path, table: Table) -> Vec<String> {
 
 /// The value of column `name` in a row rendered by [`rows`].
 pub fn cell<'a>(row: &'a str, name: &str) -> &'a str {
-    row.split(" | ").find_map(|c| c.strip_prefix(&format!("{name}="))).unwrap_or_else(|| panic!("no {name} in {row}"))
+    row.split(" | ")
+        .find_map(|c| c.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} in {row}"))
 }
 
 /// Lines of the JSONL dead-letter files under `out`.
 pub fn dead_letters(out: &Path) -> Vec<serde_json::Value> {
     let mut lines = Vec::new();
     let Ok(entries) = std::fs::read_dir(out.join("dead_letter")) else { return lines };
-    let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "jsonl")).collect();
+    let mut files: Vec<PathBuf> =
+        entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "jsonl")).collect();
     files.sort();
     for f in files {
         for line in std::fs::read_to_string(f).unwrap().lines() {
@@ -120,7 +125,8 @@ pub fn golden(name: &str, actual: &[String]) {
         std::fs::write(&path, &text).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
     if expected != text {
         let diff: Vec<String> = expected
             .lines()
@@ -128,13 +134,29 @@ pub fn golden(name: &str, actual: &[String]) {
             .filter(|(a, b)| a != b)
             .map(|(a, b)| format!("- {a}\n+ {b}"))
             .collect();
-        panic!("{name} differs from the golden file ({} vs {} lines):\n{}", expected.lines().count(), text.lines().count(), diff.join("\n"));
+        panic!(
+            "{name} differs from the golden file ({} vs {} lines):\n{}",
+            expected.lines().count(),
+            text.lines().count(),
+            diff.join("\n")
+        );
     }
 }
 
 /// Writes the built-in generator's stream to `path`.
 pub fn generate_file(path: &Path, conversations: u64, seed: u64) {
-    run_ok(bin().args(["generate", "--conversations", &conversations.to_string(), "--seed", &seed.to_string(), "--out"]).arg(path));
+    run_ok(
+        bin()
+            .args([
+                "generate",
+                "--conversations",
+                &conversations.to_string(),
+                "--seed",
+                &seed.to_string(),
+                "--out",
+            ])
+            .arg(path),
+    );
 }
 
 /// Counts the invalid records of a JSONL file by the pipeline's own decoder.
@@ -152,7 +174,8 @@ pub fn free_port() -> u16 {
 /// A plain HTTP GET on 127.0.0.1; `None` when nothing answers.
 pub fn http_get(port: u16, path: &str) -> Option<String> {
     use std::io::{Read, Write};
-    let mut s = TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(1)).ok()?;
+    let mut s =
+        TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(1)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
     let mut body = String::new();

@@ -165,7 +165,8 @@ impl ConversationOperator {
         let channel_changed = conv.fold(event, channel);
         let current = conv.channel(&unknown);
         let mut refused = 0;
-        if matches!(event.kind, EventKind::Message { .. }) && !conv.count_message(event.ts_ms, current.clone(), windows)
+        if matches!(event.kind, EventKind::Message { .. })
+            && !conv.count_message(event.ts_ms, current.clone(), windows)
         {
             refused += 1;
         }
@@ -214,7 +215,8 @@ impl ConversationOperator {
     /// `idle_timeout` if its idle time had passed by `max_event_time`, else `end_of_input`),
     /// ordered by start and id.
     pub fn drain(&mut self, max_event_time: i64) -> Vec<ConversationRow> {
-        let mut ids: Vec<(i64, Arc<str>)> = self.open.values().map(|c| (c.started_at, c.id.clone())).collect();
+        let mut ids: Vec<(i64, Arc<str>)> =
+            self.open.values().map(|c| (c.started_at, c.id.clone())).collect();
         ids.sort();
         let mut rows = Vec::with_capacity(ids.len());
         for (_, id) in ids {

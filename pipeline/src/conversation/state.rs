@@ -122,11 +122,11 @@ impl Conversation {
             self.customer_id.clone_from(&event.customer_id);
         }
         let mut channel_changed = false;
-        if let Some(c) = channel {
-            if self.channel.as_ref().is_none_or(|(t, _)| ts < *t) {
-                channel_changed = self.channel.as_ref().is_none_or(|(_, old)| *old != c);
-                self.channel = Some((ts, c));
-            }
+        if let Some(c) = channel
+            && self.channel.as_ref().is_none_or(|(t, _)| ts < *t)
+        {
+            channel_changed = self.channel.as_ref().is_none_or(|(_, old)| *old != c);
+            self.channel = Some((ts, c));
         }
         match &event.kind {
             EventKind::Message { role, .. } => {
@@ -239,7 +239,8 @@ impl Conversation {
         let fr = slot(self.first_response(), windows);
         refused += move_slot(&mut self.contributed.first_response, fr, Which::FirstResponse, windows);
         let fhr = slot(self.first_human_response(), windows);
-        refused += move_slot(&mut self.contributed.first_human_response, fhr, Which::FirstHumanResponse, windows);
+        refused +=
+            move_slot(&mut self.contributed.first_human_response, fhr, Which::FirstHumanResponse, windows);
         refused
     }
 
@@ -270,7 +271,12 @@ impl Conversation {
 
 /// Moves one duration contribution from `current` to `wanted` if both windows are open; returns
 /// 1 if the move was refused.
-fn move_slot(current: &mut Option<Slot>, wanted: Option<Slot>, which: Which, windows: &mut WindowOperator) -> u32 {
+fn move_slot(
+    current: &mut Option<Slot>,
+    wanted: Option<Slot>,
+    which: Which,
+    windows: &mut WindowOperator,
+) -> u32 {
     if *current == wanted {
         return 0;
     }

@@ -94,7 +94,10 @@ fn closed_conversations_are_written_after_the_lateness_and_then_refuse_events() 
     assert_eq!(c.apply(&ev("3", "c", 20, msg(Role::Customer), None), &mut w), Applied::AlreadyEnded);
     // remembered for the horizon only
     c.fire(70_000 + 3_600_000);
-    assert!(matches!(c.apply(&ev("4", "c", 5_000, msg(Role::Customer), None), &mut w), Applied::Folded { .. }));
+    assert!(matches!(
+        c.apply(&ev("4", "c", 5_000, msg(Role::Customer), None), &mut w),
+        Applied::Folded { .. }
+    ));
 }
 
 #[test]
@@ -119,7 +122,13 @@ fn a_late_started_event_moves_the_window_contributions_to_the_right_channel() {
     let summary: Vec<(i64, String, i64, i64, Vec<f64>)> = closed
         .into_iter()
         .map(|c| {
-            (c.start, c.channel.to_string(), c.aggregate.conversations_started, c.aggregate.messages, c.aggregate.first_response_s)
+            (
+                c.start,
+                c.channel.to_string(),
+                c.aggregate.conversations_started,
+                c.aggregate.messages,
+                c.aggregate.first_response_s,
+            )
         })
         .collect();
     assert_eq!(summary, vec![(0, "douyin".into(), 1, 0, vec![]), (60_000, "douyin".into(), 0, 2, vec![1.0])]);

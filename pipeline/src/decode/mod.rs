@@ -4,9 +4,9 @@
 //! top-level fields are skipped without being materialised; `null` in an optional field means
 //! absent. The invariant: `decode` never panics and never allocates for fields it drops.
 
-mod wire;
 #[cfg(test)]
 mod tests;
+mod wire;
 
 use std::fmt;
 use ticketpulse_schemas::{Event, EventKind, EventType, Role};
@@ -107,13 +107,13 @@ fn validate(w: Wire<'_>) -> Result<Event, Invalid> {
         Invalid::new(InvalidReason::OutOfRange, format!("field `type`: unknown type {type_name:?}"))
     })?;
     let channel = optional_str("channel", w.channel)?;
-    if let Some(c) = &channel {
-        if c.is_empty() || c.chars().any(char::is_uppercase) {
-            return Err(Invalid::new(
-                InvalidReason::OutOfRange,
-                format!("field `channel`: {c:?} must be a non-empty lower-case name"),
-            ));
-        }
+    if let Some(c) = &channel
+        && (c.is_empty() || c.chars().any(char::is_uppercase))
+    {
+        return Err(Invalid::new(
+            InvalidReason::OutOfRange,
+            format!("field `channel`: {c:?} must be a non-empty lower-case name"),
+        ));
     }
     let kind = match event_type {
         EventType::ConversationStarted => {
@@ -171,7 +171,10 @@ fn missing(field: &str, event_type: &str) -> Invalid {
 }
 
 fn wrong_type(field: &str, expected: &str, got: &Loose<'_>) -> Invalid {
-    Invalid::new(InvalidReason::WrongType, format!("field `{field}`: expected {expected}, got {}", got.type_name()))
+    Invalid::new(
+        InvalidReason::WrongType,
+        format!("field `{field}`: expected {expected}, got {}", got.type_name()),
+    )
 }
 
 fn required_str(field: &str, v: Option<Loose<'_>>) -> Result<String, Invalid> {
@@ -215,11 +218,13 @@ fn id_field(field: &str, v: Option<Loose<'_>>) -> Result<String, Invalid> {
 fn int_in(field: &str, v: Option<Loose<'_>>, lo: i64, hi: i64, event_type: &str) -> Result<u8, Invalid> {
     match v {
         None | Some(Loose::Null) => Err(missing(field, event_type)),
-        Some(Loose::Int(i)) if (lo..=hi).contains(&i) => u8::try_from(i)
-            .map_err(|_| Invalid::new(InvalidReason::OutOfRange, format!("field `{field}`: {i} is too large"))),
-        Some(Loose::Int(i)) => {
-            Err(Invalid::new(InvalidReason::OutOfRange, format!("field `{field}`: {i} is outside {lo}..={hi}")))
-        }
+        Some(Loose::Int(i)) if (lo..=hi).contains(&i) => u8::try_from(i).map_err(|_| {
+            Invalid::new(InvalidReason::OutOfRange, format!("field `{field}`: {i} is too large"))
+        }),
+        Some(Loose::Int(i)) => Err(Invalid::new(
+            InvalidReason::OutOfRange,
+            format!("field `{field}`: {i} is outside {lo}..={hi}"),
+        )),
         Some(other) => Err(wrong_type(field, "an integer", &other)),
     }
 }

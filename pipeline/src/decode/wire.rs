@@ -3,8 +3,8 @@
 //! instead of serde's positional message), unknown fields skipped. Strings borrow from the
 //! input when they contain no escapes.
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
@@ -94,7 +94,9 @@ impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match Loose::deserialize(d)? {
             Loose::Str(s) => Ok(Key(s)),
-            other => Err(de::Error::custom(format!("object key must be a string, got {}", other.type_name()))),
+            other => {
+                Err(de::Error::custom(format!("object key must be a string, got {}", other.type_name())))
+            }
         }
     }
 }

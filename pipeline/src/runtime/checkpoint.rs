@@ -76,10 +76,10 @@ impl CheckpointStore {
         for entry in std::fs::read_dir(&self.dir).map_err(io("listing", &self.dir))? {
             let name = entry.map_err(io("listing", &self.dir))?.file_name();
             let name = name.to_string_lossy();
-            if let Some(id) = name.strip_prefix("checkpoint-").and_then(|s| s.strip_suffix(".ckpt")) {
-                if let Ok(id) = id.parse() {
-                    ids.push(id);
-                }
+            if let Some(id) = name.strip_prefix("checkpoint-").and_then(|s| s.strip_suffix(".ckpt"))
+                && let Ok(id) = id.parse()
+            {
+                ids.push(id);
             }
         }
         ids.sort_unstable();
@@ -88,7 +88,8 @@ impl CheckpointStore {
 
     /// Commits a checkpoint (steps 3 and 4 of the protocol).
     pub fn commit(&self, manifest: &Manifest, state: &[u8]) -> Result<()> {
-        let header = serde_json::to_vec(manifest).map_err(|e| Error::Runtime(format!("encoding manifest: {e}")))?;
+        let header =
+            serde_json::to_vec(manifest).map_err(|e| Error::Runtime(format!("encoding manifest: {e}")))?;
         let mut bytes = Vec::with_capacity(16 + header.len() + state.len());
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
@@ -114,7 +115,8 @@ impl CheckpointStore {
             } else if !dst.exists() {
                 return Err(Error::Checkpoint {
                     path: dst,
-                    message: "a committed checkpoint lists this file but neither it nor its .tmp exists".into(),
+                    message: "a committed checkpoint lists this file but neither it nor its .tmp exists"
+                        .into(),
                 });
             }
             if let Some(d) = dst.parent() {

@@ -41,7 +41,8 @@ pub struct RunSummary {
 /// Blocks the calling thread (call it from a plain thread or `spawn_blocking`).
 pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> Result<RunSummary> {
     config.validate()?;
-    let source_config = config.source.clone().ok_or_else(|| Error::config("source", "no input configured"))?;
+    let source_config =
+        config.source.clone().ok_or_else(|| Error::config("source", "no input configured"))?;
     let out = &config.output.dir;
     let store = CheckpointStore::open(out)?;
     let recovered = store.recover()?;
@@ -58,7 +59,8 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
     };
     let dead_letter = match &source_config {
         SourceConfig::Kafka(k) if config.output.dead_letter == DeadLetterTarget::Auto => {
-            let topic = config.output.dead_letter_topic.clone().unwrap_or_else(|| format!("{}.dead-letter", k.topic));
+            let topic =
+                config.output.dead_letter_topic.clone().unwrap_or_else(|| format!("{}.dead-letter", k.topic));
             let client = crate::kafka::client_config(&k.brokers, &k.properties);
             DeadLetterSink::Kafka(KafkaDeadLetter::new(&client, &topic, &k.topic)?)
         }
@@ -83,7 +85,14 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
         SourceConfig::File(f) => f.spawn(cx)?,
         SourceConfig::Generator(g) => g.spawn(cx)?,
     };
-    let mut driver = Driver { store, processor: &mut processor, telemetry, committer: handle.committer.clone(), checkpoints: 0, offsets: resume };
+    let mut driver = Driver {
+        store,
+        processor: &mut processor,
+        telemetry,
+        committer: handle.committer.clone(),
+        checkpoints: 0,
+        offsets: resume,
+    };
     let outcome = driver.drive(rx, &stop);
     let checkpoints = driver.checkpoints;
     let offsets = driver.offsets.clone();
@@ -108,7 +117,11 @@ struct Driver<'a> {
 
 impl Driver<'_> {
     /// Consumes the source's stream; returns whether the input was drained.
-    fn drive(&mut self, mut rx: tokio::sync::mpsc::Receiver<SourceMessage>, stop: &StopSignal) -> Result<bool> {
+    fn drive(
+        &mut self,
+        mut rx: tokio::sync::mpsc::Receiver<SourceMessage>,
+        stop: &StopSignal,
+    ) -> Result<bool> {
         while let Some(msg) = rx.blocking_recv() {
             if stop.is_immediate() {
                 return Ok(false);
@@ -142,14 +155,17 @@ impl Driver<'_> {
         for p in &manifest.pending {
             t.files_committed.with_label_values(&[&p.table]).inc();
             t.rows_written.with_label_values(&[&p.table]).inc_by(p.rows);
-            t.sent(crate::telemetry::component::SINK_PARQUET, if p.table == "dead_letter" { 0 } else { p.rows });
+            t.sent(
+                crate::telemetry::component::SINK_PARQUET,
+                if p.table == "dead_letter" { 0 } else { p.rows },
+            );
         }
-        if let Some(c) = &self.committer {
-            if let Err(e) = c.commit(&offsets) {
-                // The checkpoint is the truth; a failed group commit only delays lag reporting.
-                tracing::warn!("committing offsets to the consumer group: {e}");
-                t.error(crate::telemetry::component::SOURCE, "offset_commit");
-            }
+        if let Some(c) = &self.committer
+            && let Err(e) = c.commit(&offsets)
+        {
+            // The checkpoint is the truth; a failed group commit only delays lag reporting.
+            tracing::warn!("committing offsets to the consumer group: {e}");
+            t.error(crate::telemetry::component::SOURCE, "offset_commit");
         }
         t.checkpoints.inc();
         t.checkpoint_duration.observe(started.elapsed().as_secs_f64());

@@ -44,7 +44,8 @@ impl ProcessorState {
 
     /// Serialises (postcard) and compresses (zstd) the state.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let raw = postcard::to_allocvec(self).map_err(|e| Error::Runtime(format!("serialising state: {e}")))?;
+        let raw =
+            postcard::to_allocvec(self).map_err(|e| Error::Runtime(format!("serialising state: {e}")))?;
         zstd::encode_all(raw.as_slice(), 3).map_err(|e| Error::io("compressing", "state", e))
     }
 
@@ -105,7 +106,12 @@ pub struct Processor {
 
 impl Processor {
     /// A processor resuming from `state`.
-    pub fn new(config: &crate::config::PipelineConfig, state: ProcessorState, outputs: Outputs, telemetry: Telemetry) -> Self {
+    pub fn new(
+        config: &crate::config::PipelineConfig,
+        state: ProcessorState,
+        outputs: Outputs,
+        telemetry: Telemetry,
+    ) -> Self {
         Processor {
             fired_at: state.clock.watermark(),
             state,
@@ -182,7 +188,10 @@ impl Processor {
             }
             Applied::AlreadyEnded => {
                 t.error(component::CONVERSATION, CONVERSATION_ENDED);
-                let detail = format!("conversation {} was already written; event arrived too late", event.conversation_id);
+                let detail = format!(
+                    "conversation {} was already written; event arrived too late",
+                    event.conversation_id
+                );
                 let letter = DeadLetter {
                     reason: CONVERSATION_ENDED.to_string(),
                     detail,
@@ -265,7 +274,9 @@ impl Processor {
             self.emit_conversation(row);
         }
         if let Some(max) = max {
-            let rest = window_start(max, self.window_ms).saturating_add(self.window_ms).saturating_add(self.lateness_ms);
+            let rest = window_start(max, self.window_ms)
+                .saturating_add(self.window_ms)
+                .saturating_add(self.lateness_ms);
             self.state.clock.rest_at(rest);
             self.state.windows.rest_at(rest);
             self.fired_at = rest;
@@ -276,13 +287,18 @@ impl Processor {
     /// Writes every sink's buffered output as pending files and serialises the state.
     pub fn prepare(&mut self, checkpoint: u64) -> Result<(Vec<PendingFile>, Vec<u8>)> {
         let t = &self.telemetry;
-        let count = |component: &'static str| move |e: Error| {
-            t.error(component, "write");
-            e
+        let count = |component: &'static str| {
+            move |e: Error| {
+                t.error(component, "write");
+                e
+            }
         };
-        let mut pending = self.outputs.conversations.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?;
+        let mut pending =
+            self.outputs.conversations.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?;
         pending.extend(self.outputs.windows.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
-        pending.extend(self.outputs.dead_letter.prepare(checkpoint).map_err(count(component::SINK_DEAD_LETTER))?);
+        pending.extend(
+            self.outputs.dead_letter.prepare(checkpoint).map_err(count(component::SINK_DEAD_LETTER))?,
+        );
         Ok((pending, self.state.to_bytes()?))
     }
 

@@ -69,7 +69,10 @@ impl WatermarkTracker {
     pub fn assign(&mut self, partitions: &[i32], now: Instant) {
         self.partitions.retain(|p, _| partitions.contains(p));
         for &p in partitions {
-            self.partitions.entry(p).or_insert(PartitionClock { max_ts: None, last_active: now }).last_active = now;
+            self.partitions
+                .entry(p)
+                .or_insert(PartitionClock { max_ts: None, last_active: now })
+                .last_active = now;
         }
     }
 
@@ -77,7 +80,8 @@ impl WatermarkTracker {
     /// watermark as it was before this event (the one to judge its lateness by).
     pub fn observe(&mut self, partition: i32, ts_ms: i64, now: Instant) -> i64 {
         let before = self.watermark;
-        let clock = self.partitions.entry(partition).or_insert(PartitionClock { max_ts: None, last_active: now });
+        let clock =
+            self.partitions.entry(partition).or_insert(PartitionClock { max_ts: None, last_active: now });
         clock.last_active = now;
         if clock.max_ts.is_none_or(|m| ts_ms > m) {
             clock.max_ts = Some(ts_ms);

@@ -73,7 +73,11 @@ impl FileDeadLetter {
         if self.lines == 0 {
             return Ok(Vec::new());
         }
-        let file = PendingFile::new(DEAD_LETTER_DIR, format!("{DEAD_LETTER_DIR}/part-{checkpoint:010}.jsonl"), self.lines);
+        let file = PendingFile::new(
+            DEAD_LETTER_DIR,
+            format!("{DEAD_LETTER_DIR}/part-{checkpoint:010}.jsonl"),
+            self.lines,
+        );
         crate::sink::write_synced(&self.root.join(&file.tmp), &self.buf)?;
         self.buf.clear();
         self.lines = 0;

@@ -43,7 +43,8 @@ impl KafkaDeadLetter {
                 .insert(Header { key: "ticketpulse.source.partition", value: Some(partition.as_bytes()) })
                 .insert(Header { key: "ticketpulse.source.offset", value: Some(offset.as_bytes()) }),
         };
-        let record: BaseRecord<'_, (), [u8]> = BaseRecord::to(&self.topic).payload(d.raw.as_slice()).headers(headers);
+        let record: BaseRecord<'_, (), [u8]> =
+            BaseRecord::to(&self.topic).payload(d.raw.as_slice()).headers(headers);
         send_waiting(&self.producer, record).map_err(|e| Error::kafka("queueing a dead letter", e))
     }
 
@@ -52,7 +53,10 @@ impl KafkaDeadLetter {
         self.producer.flush(Duration::from_secs(60)).map_err(|e| Error::kafka("flushing dead letters", e))?;
         let failed = self.producer.context().take_failed();
         if failed > 0 {
-            return Err(Error::Runtime(format!("{failed} dead letters could not be delivered to {}", self.topic)));
+            return Err(Error::Runtime(format!(
+                "{failed} dead letters could not be delivered to {}",
+                self.topic
+            )));
         }
         Ok(())
     }

@@ -77,7 +77,8 @@ impl<R: TableRow> ParquetSink<R> {
         let batch = R::to_batch(rows)?;
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(self.zstd_level).map_err(|source| Error::Parquet { path: path.into(), source })?,
+                ZstdLevel::try_new(self.zstd_level)
+                    .map_err(|source| Error::Parquet { path: path.into(), source })?,
             ))
             .set_created_by(format!("ticketpulse {}", env!("CARGO_PKG_VERSION")))
             .build();

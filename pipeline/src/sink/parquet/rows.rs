@@ -24,7 +24,10 @@ pub trait TableRow {
 }
 
 fn ts<T>(rows: &[&T], f: impl Fn(&T) -> Option<i64>) -> ArrayRef {
-    Arc::new(TimestampMillisecondArray::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()).with_timezone("+00:00"))
+    Arc::new(
+        TimestampMillisecondArray::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>())
+            .with_timezone("+00:00"),
+    )
 }
 
 fn f64s<T>(rows: &[&T], f: impl Fn(&T) -> Option<f64>) -> ArrayRef {
@@ -90,7 +93,8 @@ impl TableRow for ClosedWindow {
 
     fn to_batch(rows: &[&Self]) -> Result<RecordBatch> {
         let fr: Vec<Percentiles> = rows.iter().map(|r| percentiles(&r.aggregate.first_response_s)).collect();
-        let fhr: Vec<Percentiles> = rows.iter().map(|r| percentiles(&r.aggregate.first_human_response_s)).collect();
+        let fhr: Vec<Percentiles> =
+            rows.iter().map(|r| percentiles(&r.aggregate.first_human_response_s)).collect();
         let pick = |p: &[Percentiles], f: fn(&Percentiles) -> Option<f64>| -> ArrayRef {
             Arc::new(Float64Array::from(p.iter().map(f).collect::<Vec<_>>()))
         };

@@ -35,20 +35,26 @@ fn writes_one_tmp_file_per_date_and_reads_back_after_rename() -> Result<()> {
     let pending = sink.prepare(7)?;
     assert_eq!(sink.buffered(), 0);
     assert_eq!(pending.len(), 2);
-    assert_eq!(pending[0].path, "conversations/date=2026-11-01/part-0000000007.parquet", "UTC date of 2026-11-02T00:00+08:00");
+    assert_eq!(
+        pending[0].path, "conversations/date=2026-11-01/part-0000000007.parquet",
+        "UTC date of 2026-11-02T00:00+08:00"
+    );
     assert_eq!(pending[0].rows, 2);
     assert!(read_table(dir.path(), Table::Conversations)?.is_empty(), ".tmp files are invisible");
     for p in &pending {
-        std::fs::rename(dir.path().join(&p.tmp), dir.path().join(&p.path)).map_err(|e| Error::io("rename", "", e))?;
+        std::fs::rename(dir.path().join(&p.tmp), dir.path().join(&p.path))
+            .map_err(|e| Error::io("rename", "", e))?;
     }
     let batches = read_table(dir.path(), Table::Conversations)?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows, 3);
     let b = &batches[0];
     assert_eq!(b.schema(), Table::Conversations.schema());
-    let ids = b.column_by_name("conversation_id").and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned());
+    let ids =
+        b.column_by_name("conversation_id").and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned());
     assert_eq!(ids.map(|a| a.value(1).to_string()), Some("c".to_string()));
-    let frt = b.column_by_name("first_response_s").and_then(|c| c.as_any().downcast_ref::<Float64Array>().cloned());
+    let frt =
+        b.column_by_name("first_response_s").and_then(|c| c.as_any().downcast_ref::<Float64Array>().cloned());
     assert_eq!(frt.map(|a| (a.value(0), a.is_null(1))), Some((2.5, false)));
     Ok(())
 }

@@ -13,7 +13,9 @@ use crate::telemetry::Telemetry;
 /// `window_metrics` table).
 pub fn record_window(t: &Telemetry, w: &ClosedWindow) {
     let channel = [&*w.channel];
-    t.conversations_started.with_label_values(&channel).inc_by(w.aggregate.conversations_started.max(0) as u64);
+    t.conversations_started
+        .with_label_values(&channel)
+        .inc_by(w.aggregate.conversations_started.max(0) as u64);
     t.messages.with_label_values(&channel).inc_by(w.aggregate.messages.max(0) as u64);
     let frt = t.first_response.with_label_values(&channel);
     for &v in &w.aggregate.first_response_s {

@@ -37,13 +37,16 @@ impl MetricsServer {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .map_err(|e| Error::config("metrics.addr", format!("cannot listen on {}: {e}", config.addr)))?;
-        let addr = listener.local_addr().map_err(|e| Error::io("reading the address of", "metrics listener", e))?;
+        let addr =
+            listener.local_addr().map_err(|e| Error::io("reading the address of", "metrics listener", e))?;
         let app = Router::new()
             .route(
                 "/metrics",
                 get(move || {
                     let t = telemetry.clone();
-                    async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], t.render()).into_response() }
+                    async move {
+                        ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], t.render()).into_response()
+                    }
                 }),
             )
             .route("/health", get(|| async { "ok" }));

@@ -14,7 +14,8 @@ pub(super) fn run(path: &Path, cx: SourceContext) -> Result<()> {
     let (lines, bytes) = resume_point(&origin, cx.resume.as_ref())?;
     if origin == "-" {
         let mut reader = std::io::stdin().lock();
-        skip_lines(&mut reader, lines).map_err(|e| Error::io("skipping already processed lines of", "stdin", e))?;
+        skip_lines(&mut reader, lines)
+            .map_err(|e| Error::io("skipping already processed lines of", "stdin", e))?;
         return read_lines(reader, &origin, (lines, bytes), &cx);
     }
     let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
@@ -29,7 +30,9 @@ pub(crate) fn resume_point(origin: &str, resume: Option<&SourceOffsets>) -> Resu
         Some(SourceOffsets::Lines { origin: o, lines, bytes }) if o == origin => Ok((*lines, *bytes)),
         Some(other) => Err(Error::config(
             "source",
-            format!("the output directory holds a checkpoint of another input ({other:?}), not {origin}; use a new --out"),
+            format!(
+                "the output directory holds a checkpoint of another input ({other:?}), not {origin}; use a new --out"
+            ),
         )),
     }
 }
@@ -46,7 +49,12 @@ fn skip_lines(reader: &mut impl BufRead, n: u64) -> std::io::Result<()> {
 }
 
 /// Reads `reader` to its end (or a stop request), starting after `start` = (lines, bytes).
-pub(crate) fn read_lines(mut reader: impl BufRead, origin: &str, start: (u64, u64), cx: &SourceContext) -> Result<()> {
+pub(crate) fn read_lines(
+    mut reader: impl BufRead,
+    origin: &str,
+    start: (u64, u64),
+    cx: &SourceContext,
+) -> Result<()> {
     let (mut lines, mut bytes) = start;
     let offsets = |lines, bytes| SourceOffsets::Lines { origin: origin.to_string(), lines, bytes };
     let mut buf = Vec::with_capacity(4096);

@@ -33,7 +33,9 @@ fn reads_every_line_with_its_position_and_ends_draining() {
     assert_eq!(records.len(), 3);
     assert_eq!(records[1].position, Position::Line { line: 2 });
     match &records[1].payload {
-        Payload::Invalid { raw, .. } => assert_eq!(raw, b"not json", "newline and CR are not part of the record"),
+        Payload::Invalid { raw, .. } => {
+            assert_eq!(raw, b"not json", "newline and CR are not part of the record")
+        }
         other => panic!("invalid expected, got {other:?}"),
     }
     let SourceMessage::End { offsets, drain: true } = &msgs[1] else { panic!("draining end expected") };
@@ -63,6 +65,7 @@ fn resumes_after_the_checkpointed_line() {
         resume: Some(other),
         telemetry: Telemetry::new().unwrap(),
     };
-    let err = FileSourceConfig { path: f.path().into() }.spawn(cx).unwrap().thread.join().unwrap().unwrap_err();
+    let err =
+        FileSourceConfig { path: f.path().into() }.spawn(cx).unwrap().thread.join().unwrap().unwrap_err();
     assert!(err.to_string().contains("another input"), "{err}");
 }

@@ -842,7 +842,7 @@ mod tests {
     }
 
     fn is_invalid(line: &str) -> bool {
-        INVALID_LINES.iter().any(|l| *l == line)
+        INVALID_LINES.contains(&line)
     }
 
     fn ts_ms(ts: &Value) -> i64 {

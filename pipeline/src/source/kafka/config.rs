@@ -1,7 +1,7 @@
 //! Settings of the Kafka source, and the client settings every Kafka-facing part shares.
 
-use super::source::{KafkaCommitter, run};
 use super::source::SourceClientContext;
+use super::source::{KafkaCommitter, run};
 use crate::source::{SourceContext, SourceHandle};
 use crate::{Error, Result};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -60,9 +60,13 @@ impl KafkaSourceConfig {
     pub fn spawn(&self, cx: SourceContext) -> Result<SourceHandle> {
         self.validate()?;
         let context = SourceClientContext { telemetry: cx.telemetry.clone(), topic: self.topic.clone() };
-        let consumer: BaseConsumer<SourceClientContext> =
-            self.consumer_config().create_with_context(context).map_err(|e| Error::kafka("creating the consumer", e))?;
-        consumer.subscribe(&[&self.topic]).map_err(|e| Error::kafka(format!("subscribing to {}", self.topic), e))?;
+        let consumer: BaseConsumer<SourceClientContext> = self
+            .consumer_config()
+            .create_with_context(context)
+            .map_err(|e| Error::kafka("creating the consumer", e))?;
+        consumer
+            .subscribe(&[&self.topic])
+            .map_err(|e| Error::kafka(format!("subscribing to {}", self.topic), e))?;
         let consumer = Arc::new(consumer);
         let committer = Arc::new(KafkaCommitter::new(consumer.clone(), self.topic.clone()));
         let cfg = self.clone();

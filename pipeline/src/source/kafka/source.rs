@@ -3,18 +3,18 @@
 //! watermarks.
 
 use super::KafkaSourceConfig;
+use crate::kafka::LogContext;
 use crate::source::{
     MAX_BATCH, OffsetCommitter, Position, Record, SourceContext, SourceMessage, SourceOffsets, send,
 };
+use crate::telemetry::Telemetry;
 use crate::telemetry::component;
 use crate::{Error, Result};
-use crate::kafka::LogContext;
-use crate::telemetry::Telemetry;
 use rdkafka::ClientContext;
 use rdkafka::consumer::ConsumerContext;
-use rdkafka::statistics::Statistics;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
+use rdkafka::statistics::Statistics;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -39,7 +39,10 @@ impl ClientContext for SourceClientContext {
         let Some(topic) = statistics.topics.get(&self.topic) else { return };
         for (p, s) in &topic.partitions {
             if *p >= 0 && s.hi_offset >= 0 && s.app_offset >= 0 {
-                self.telemetry.consumer_lag.with_label_values(&[&p.to_string()]).set((s.hi_offset - s.app_offset).max(0));
+                self.telemetry
+                    .consumer_lag
+                    .with_label_values(&[&p.to_string()])
+                    .set((s.hi_offset - s.app_offset).max(0));
             }
         }
     }
@@ -85,18 +88,25 @@ struct Reader<'a> {
     batch: Vec<Record>,
 }
 
-pub(super) fn run(cfg: &KafkaSourceConfig, consumer: &BaseConsumer<SourceClientContext>, cx: SourceContext) -> Result<()> {
+pub(super) fn run(
+    cfg: &KafkaSourceConfig,
+    consumer: &BaseConsumer<SourceClientContext>,
+    cx: SourceContext,
+) -> Result<()> {
     let resume = match &cx.resume {
         None => BTreeMap::new(),
         Some(SourceOffsets::Kafka { topic, next }) if *topic == cfg.topic => next.clone(),
         Some(other) => {
             return Err(Error::config(
                 "source.kafka.topic",
-                format!("the output directory holds a checkpoint of another input ({other:?}); use a new --out"),
+                format!(
+                    "the output directory holds a checkpoint of another input ({other:?}); use a new --out"
+                ),
             ));
         }
     };
-    let mut r = Reader { cfg, consumer, cx: &cx, next: resume.clone(), resume, batch: Vec::with_capacity(MAX_BATCH) };
+    let mut r =
+        Reader { cfg, consumer, cx: &cx, next: resume.clone(), resume, batch: Vec::with_capacity(MAX_BATCH) };
     r.run()
 }
 
@@ -149,11 +159,11 @@ impl Reader<'_> {
                     if assigned.is_empty() {
                         last_record = Instant::now(); // idle time counts once partitions are assigned
                     }
-                    if let Some(idle) = self.cfg.stop_when_idle {
-                        if last_record.elapsed() >= idle {
-                            send(self.cx, SourceMessage::End { offsets: self.offsets(), drain: true });
-                            return Ok(());
-                        }
+                    if let Some(idle) = self.cfg.stop_when_idle
+                        && last_record.elapsed() >= idle
+                    {
+                        send(self.cx, SourceMessage::End { offsets: self.offsets(), drain: true });
+                        return Ok(());
                     }
                     if last_heartbeat.elapsed() >= heartbeat_every {
                         last_heartbeat = Instant::now();
@@ -198,5 +208,4 @@ impl Reader<'_> {
         self.cx.telemetry.sent(component::SOURCE, self.batch.len() as u64);
         send(self.cx, SourceMessage::Batch(std::mem::replace(&mut self.batch, Vec::with_capacity(MAX_BATCH))))
     }
-
 }
