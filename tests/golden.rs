@@ -64,3 +64,70 @@ fn basic_conversations_windows_and_dead_letters() {
     assert_eq!(letters[0]["raw"], "{bad json");
     assert!(letters[2]["detail"].as_str().unwrap().contains("`role`"), "{}", letters[2]);
 }
+
+#[test]
+fn stdin_gives_the_same_rows_as_the_file() {
+    use std::io::Write;
+    let input = repo().join("tests/golden/basic.jsonl");
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run_ok(
+        bin()
+            .args(["run", "--input"])
+            .arg(&input)
+            .arg("--out")
+            .arg(a.path())
+            .args(["--metrics-addr", "127.0.0.1:0"]),
+    );
+    let mut child = bin()
+        .args(["run", "--input", "-", "--out"])
+        .arg(b.path())
+        .args(["--metrics-addr", "127.0.0.1:0"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&std::fs::read(&input).unwrap()).unwrap();
+    assert!(child.wait().unwrap().success());
+    for table in [Table::Conversations, Table::WindowMetrics] {
+        assert_eq!(rows(a.path(), table), rows(b.path(), table));
+    }
+    assert_eq!(dead_letters(b.path()).len(), 4);
+    assert_eq!(dead_letters(b.path())[0]["origin"], "-");
+}
+
+#[test]
+fn the_generator_source_from_a_config_file_and_a_bad_config_fails_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let config = dir.path().join("ticketpulse.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[source]\nkind = \"generator\"\nconversations = 300\nseed = 4\n\n[time]\nallowed_lateness = \"20m\"\n\n[output]\ndir = \"{}\"\n\n[metrics]\naddr = \"127.0.0.1:0\"\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    let stdout = run_ok(bin().arg("run").arg("--config").arg(&config));
+    let conversations = rows(&out, Table::Conversations);
+    let generated = ticketpulse_pipeline::source::generator::generate(
+        &ticketpulse_pipeline::source::generator::GeneratorConfig {
+            conversations: 300,
+            seed: 4,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .1;
+    assert_eq!(conversations.len() as u64, generated.conversations, "{stdout}");
+    assert_eq!(dead_letters(&out).len() as u64, generated.invalid_lines);
+
+    std::fs::write(&config, "[time]\nwindow = \"1m\"\nallowed_latenes = \"5m\"\n").unwrap();
+    let failed = bin().args(["run", "--input", "x.jsonl", "--config"]).arg(&config).output().unwrap();
+    assert!(!failed.status.success());
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        err.contains("ticketpulse.toml") && err.contains("allowed_latenes") && err.contains("line 3"),
+        "{err}"
+    );
+}

@@ -67,7 +67,7 @@ fn demo_serves_metrics_that_prometheus_scrapes_and_dashboards_query() {
     wait_for("records counted by the source", Duration::from_secs(60), || {
         sample(&http_get(port, "/metrics")?, received).filter(|&v| v > 0.0)
     });
-    // at the end of the (draining) run every conversation has been written
+    // at the end of the (draining) run every conversation has been written and committed
     let metrics = wait_for("conversation rows", Duration::from_secs(60), || {
         let m = http_get(port, "/metrics")?;
         let ended: f64 = m
@@ -75,7 +75,9 @@ fn demo_serves_metrics_that_prometheus_scrapes_and_dashboards_query() {
             .filter(|l| l.starts_with("ticketpulse_conversations_ended_total{"))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum();
-        (ended >= 1500.0).then_some(m)
+        let committed =
+            sample(&m, "ticketpulse_files_committed_total{table=\"conversations\"}").unwrap_or(0.0);
+        (ended >= 1500.0 && committed > 0.0).then_some(m)
     });
     for name in [
         "ticketpulse_conversations_started_total{channel=\"wechat\"}",

@@ -1,6 +1,7 @@
 //! `ticketpulse`: the command-line entry point. One file per subcommand; `settings` turns flags
 //! and the TOML file into a pipeline configuration; `report` prints progress and summaries.
 
+mod check;
 mod demo;
 mod generate;
 mod produce;
@@ -29,6 +30,8 @@ enum Command {
     Produce(produce::ProduceArgs),
     /// Write the built-in generator's events as JSONL.
     Generate(generate::GenerateArgs),
+    /// Decode every line of a JSONL file and report valid/invalid records (no processing).
+    Check(check::CheckArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -45,6 +48,7 @@ fn main() -> std::process::ExitCode {
         Command::Run(a) => run::main(a),
         Command::Produce(a) => produce::main(a),
         Command::Generate(a) => generate::main(a),
+        Command::Check(a) => check::main(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
