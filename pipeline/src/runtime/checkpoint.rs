@@ -197,3 +197,79 @@ fn remove_tmp_files(out: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn manifest(id: u64, pending: Vec<PendingFile>) -> Manifest {
+        Manifest {
+            id,
+            created_at_ms: 0,
+            offsets: SourceOffsets::Kafka { topic: "t".into(), next: BTreeMap::from([(0, id as i64 * 10)]) },
+            pending,
+            drained: false,
+        }
+    }
+
+    fn pending(out: &Path, name: &str) -> PendingFile {
+        let p = PendingFile::new("conversations", format!("conversations/date=2026-11-02/{name}.parquet"), 1);
+        crate::sink::write_synced(&out.join(&p.tmp), name.as_bytes()).unwrap();
+        p
+    }
+
+    #[test]
+    fn commit_publishes_files_and_recover_returns_the_newest_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(dir.path()).unwrap();
+        assert!(store.recover().unwrap().is_none());
+        assert_eq!(store.next_id().unwrap(), 1);
+        for id in 1..=4 {
+            let files = vec![pending(dir.path(), &format!("part-{id}"))];
+            store.commit(&manifest(id, files), b"state").unwrap();
+        }
+        assert!(dir.path().join("conversations/date=2026-11-02/part-4.parquet").exists());
+        assert_eq!(store.ids().unwrap(), vec![3, 4], "older checkpoints are pruned");
+        let r = store.recover().unwrap().unwrap();
+        assert_eq!(r.manifest.id, 4);
+        assert_eq!(r.state, b"state");
+        assert_eq!(store.next_id().unwrap(), 5);
+    }
+
+    #[test]
+    fn recovery_rolls_forward_a_committed_checkpoint_and_drops_uncommitted_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(dir.path()).unwrap();
+        // checkpoint 1 committed, but the process died before renaming its files
+        let committed = pending(dir.path(), "part-1");
+        let m = manifest(1, vec![committed.clone()]);
+        let header = serde_json::to_vec(&m).unwrap();
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&header);
+        std::fs::write(store.file(1), bytes).unwrap();
+        // checkpoint 2 wrote its files but never reached its commit point
+        let orphan = pending(dir.path(), "part-2");
+        std::fs::write(dir.path().join(CHECKPOINT_DIR).join("checkpoint-0000000002.ckpt.tmp"), b"partial")
+            .unwrap();
+
+        let r = store.recover().unwrap().unwrap();
+        assert_eq!(r.manifest.id, 1);
+        assert!(dir.path().join(&committed.path).exists(), "rolled forward");
+        assert!(!dir.path().join(&committed.tmp).exists());
+        assert!(!dir.path().join(&orphan.tmp).exists(), "uncommitted output removed");
+        assert!(!dir.path().join(&orphan.path).exists());
+        // recovering again changes nothing (idempotent)
+        assert_eq!(store.recover().unwrap().unwrap().manifest, r.manifest);
+    }
+
+    #[test]
+    fn an_unreadable_newest_checkpoint_falls_back_to_the_previous_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(dir.path()).unwrap();
+        store.commit(&manifest(1, vec![]), b"one").unwrap();
+        std::fs::write(store.file(2), b"garbage").unwrap();
+        assert_eq!(store.recover().unwrap().unwrap().manifest.id, 1);
+    }
+}

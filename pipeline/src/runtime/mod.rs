@@ -11,6 +11,8 @@
 
 pub mod checkpoint;
 mod processor;
+#[cfg(test)]
+mod tests;
 
 pub use checkpoint::{CheckpointStore, Manifest};
 pub use processor::{Outputs, Processor, ProcessorState, RunStats};

@@ -1,0 +1,99 @@
+use super::*;
+use crate::sink::dead_letter::{DeadLetterSink, FileDeadLetter};
+use crate::source::file::FileSourceConfig;
+use crate::source::{Position, Record};
+use std::time::Duration;
+
+fn processor(dir: &std::path::Path, lateness_s: u64) -> (Processor, Telemetry) {
+    let mut c = PipelineConfig {
+        source: Some(SourceConfig::File(FileSourceConfig { path: "t".into() })),
+        ..Default::default()
+    };
+    c.time.allowed_lateness = Duration::from_secs(lateness_s);
+    c.output.dir = dir.to_path_buf();
+    let t = Telemetry::new().unwrap();
+    let outputs = Outputs {
+        conversations: ParquetSink::new(dir, 3),
+        windows: ParquetSink::new(dir, 3),
+        dead_letter: DeadLetterSink::File(FileDeadLetter::new(dir, "t")),
+    };
+    (Processor::new(&c, ProcessorState::new(&c), outputs, t.clone()), t)
+}
+
+fn records(lines: &[String]) -> Vec<Record> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Record::decode(Position::Line { line: i as u64 + 1 }, l.as_bytes()))
+        .collect()
+}
+
+fn line(id: &str, conv: &str, ts_s: i64, rest: &str) -> String {
+    format!(r#"{{"event_id":"{id}","conversation_id":"{conv}","ts":{},{rest}}}"#, ts_s * 1000)
+}
+
+#[test]
+fn late_events_update_conversations_but_not_closed_windows_and_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, t) = processor(dir.path(), 60);
+    let lines = vec![
+        line("1", "a", 0, r#""type":"conversation_started","channel":"web""#),
+        line("2", "b", 1_000, r#""type":"conversation_started","channel":"app""#),
+        // 1000 s behind the watermark, lateness 60 s: late
+        line("3", "a", 10, r#""type":"message","role":"bot","text":"hi""#),
+    ];
+    p.on_batch(records(&lines), std::time::Instant::now()).unwrap();
+    assert_eq!(p.stats.late, 1);
+    assert_eq!(t.late.get(), 1);
+    p.drain();
+    let rows = p.outputs_mut().conversations.take();
+    let a = rows.iter().find(|r| &*r.conversation_id == "a").unwrap();
+    assert_eq!(a.messages, 1, "the late message is in the conversation row");
+    assert_eq!(a.first_response_s, Some(10.0));
+    let windows = p.outputs_mut().windows.take();
+    assert!(
+        windows.iter().all(|w| w.aggregate.messages == 0),
+        "its closed window was not changed: {windows:?}"
+    );
+    assert!(p.stats.refused_window_changes >= 1);
+}
+
+#[test]
+fn events_of_a_written_conversation_are_dead_lettered_not_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, t) = processor(dir.path(), 60);
+    let lines = vec![
+        line("1", "a", 0, r#""type":"conversation_started","channel":"web""#),
+        line("2", "a", 5, r#""type":"closed""#),
+        line("3", "b", 500, r#""type":"conversation_started","channel":"web""#),
+        line("4", "a", 6, r#""type":"csat","rating":5"#),
+    ];
+    p.on_batch(records(&lines), std::time::Instant::now()).unwrap();
+    assert_eq!(p.stats.conversation_rows, 1, "a was written once the watermark passed 5 s + 60 s");
+    assert_eq!(p.stats.dead_letters, 1);
+    assert_eq!(t.dead_letters.with_label_values(&["conversation_ended"]).get(), 1);
+    let (pending, _) = p.prepare(1).unwrap();
+    let dl = pending.iter().find(|f| f.table == "dead_letter").unwrap();
+    let text = std::fs::read_to_string(dir.path().join(&dl.tmp)).unwrap();
+    let letter: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(letter["reason"], "conversation_ended");
+    assert_eq!(letter["line"], 4);
+    let raw: serde_json::Value = serde_json::from_str(letter["raw"].as_str().unwrap()).unwrap();
+    assert_eq!(raw["event_id"], "4");
+    assert_eq!(raw["rating"], 5);
+}
+
+#[test]
+fn state_round_trips_through_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, _) = processor(dir.path(), 60);
+    p.on_batch(
+        records(&[line("1", "a", 0, r#""type":"conversation_started","channel":"web""#)]),
+        std::time::Instant::now(),
+    )
+    .unwrap();
+    let bytes = p.state().to_bytes().unwrap();
+    let back = ProcessorState::from_bytes(&bytes).unwrap();
+    assert_eq!(back.to_bytes().unwrap(), bytes);
+    assert!(ProcessorState::from_bytes(b"nope").is_err());
+}
