@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::time::Instant;
 use ticketpulse_pipeline::decode::decode;
+use ticketpulse_pipeline::source::record_of_line;
 
 /// Flags of `ticketpulse check`.
 #[derive(Debug, Clone, Args)]
@@ -56,10 +57,7 @@ fn scan(mut reader: impl BufRead, verbose: bool) -> Result<(u64, BTreeMap<&'stat
             return Ok((valid, invalid));
         }
         line_no += 1;
-        let mut line = buf.as_slice();
-        line = line.strip_suffix(b"\n").unwrap_or(line);
-        line = line.strip_suffix(b"\r").unwrap_or(line);
-        match decode(line) {
+        match decode(record_of_line(&buf)) {
             Ok(_) => valid += 1,
             Err(e) => {
                 if verbose {

@@ -183,9 +183,7 @@ pub fn produce_lines(
             break;
         }
         stats.bytes += n as u64;
-        let mut line = buf.as_slice();
-        line = line.strip_suffix(b"\n").unwrap_or(line);
-        line = line.strip_suffix(b"\r").unwrap_or(line);
+        let line = crate::source::record_of_line(&buf);
         let key = conversation_key(line);
         let mut record: BaseRecord<'_, str, [u8]> = BaseRecord::to(topic).payload(line);
         if let Some(k) = key.as_deref() {

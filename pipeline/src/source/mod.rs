@@ -179,6 +179,12 @@ pub struct SourceContext {
     pub telemetry: crate::telemetry::Telemetry,
 }
 
+/// A JSONL line without its line ending (`\n` or `\r\n`): the record itself.
+pub fn record_of_line(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
 /// Most records sent in one batch.
 pub const MAX_BATCH: usize = 1024;
 

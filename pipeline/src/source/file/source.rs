@@ -1,7 +1,9 @@
 //! The read loop shared by the file and generator sources: lines -> decoded records, batches,
 //! periodic barriers, and an `End` at end of input or on a stop request.
 
-use crate::source::{MAX_BATCH, Position, Record, SourceContext, SourceMessage, SourceOffsets, send};
+use crate::source::{
+    MAX_BATCH, Position, Record, SourceContext, SourceMessage, SourceOffsets, record_of_line, send,
+};
 use crate::telemetry::component;
 use crate::{Error, Result};
 use std::fs::File;
@@ -78,10 +80,7 @@ pub(crate) fn read_lines(
         }
         bytes += n as u64;
         lines += 1;
-        let mut line = buf.as_slice();
-        line = line.strip_suffix(b"\n").unwrap_or(line);
-        line = line.strip_suffix(b"\r").unwrap_or(line);
-        batch.push(Record::decode(Position::Line { line: lines }, line));
+        batch.push(Record::decode(Position::Line { line: lines }, record_of_line(&buf)));
         if batch.len() >= MAX_BATCH {
             if !flush(cx, &mut batch) {
                 return Ok(());
