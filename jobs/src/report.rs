@@ -109,6 +109,13 @@ pub fn print_summary(summary: &RunSummary, out: &Path, elapsed: Duration) -> Res
         s.late,
         s.dead_letters
     );
+    if let Some(active) = summary.active {
+        let secs = active.as_secs_f64();
+        println!(
+            "records flowed for {secs:.2}s ({:.0} records/s, without start-up, group join or idle wait)",
+            s.records as f64 / secs.max(1e-9)
+        );
+    }
     println!(
         "wrote {} conversation rows and {} window rows in {} checkpoints{}",
         s.conversation_rows,

@@ -37,6 +37,9 @@ pub struct RunSummary {
     pub drained: bool,
     /// Offsets of the last checkpoint.
     pub offsets: Option<SourceOffsets>,
+    /// Time from the first batch received to the last one (what processing took, without
+    /// start-up, group join or the idle wait of `--stop-when-idle`).
+    pub active: Option<std::time::Duration>,
 }
 
 /// Runs the pipeline described by `config` until its input ends or `stop` is requested.
@@ -94,14 +97,16 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
         committer: handle.committer.clone(),
         checkpoints: 0,
         offsets: resume,
+        batches: None,
     };
     let outcome = driver.drive(rx, &stop);
     let checkpoints = driver.checkpoints;
     let offsets = driver.offsets.clone();
+    let active = driver.batches.map(|(first, last)| last.duration_since(first));
     let source_result = join(handle);
     let drained = outcome?;
     source_result?;
-    Ok(RunSummary { stats: processor.stats.clone(), checkpoints, drained, offsets })
+    Ok(RunSummary { stats: processor.stats.clone(), checkpoints, drained, offsets, active })
 }
 
 fn join(handle: SourceHandle) -> Result<()> {
@@ -115,6 +120,8 @@ struct Driver<'a> {
     committer: Option<Arc<dyn OffsetCommitter>>,
     checkpoints: u64,
     offsets: Option<SourceOffsets>,
+    /// When the first and the latest batch were processed.
+    batches: Option<(Instant, Instant)>,
 }
 
 impl Driver<'_> {
@@ -129,7 +136,11 @@ impl Driver<'_> {
                 return Ok(false);
             }
             match msg {
-                SourceMessage::Batch(records) => self.processor.on_batch(records, Instant::now())?,
+                SourceMessage::Batch(records) => {
+                    let now = Instant::now();
+                    self.processor.on_batch(records, now)?;
+                    self.batches = Some((self.batches.map_or(now, |b| b.0), Instant::now()));
+                }
                 SourceMessage::Heartbeat => self.processor.on_heartbeat(Instant::now()),
                 SourceMessage::Assigned(parts) => self.processor.on_assigned(&parts, Instant::now()),
                 SourceMessage::Barrier(offsets) => self.checkpoint(offsets, false)?,

@@ -80,6 +80,14 @@ pub struct RunStats {
     pub window_rows: u64,
 }
 
+/// Events passing each stage within one batch.
+#[derive(Debug, Default)]
+struct Flow {
+    decoded: u64,
+    unique: u64,
+    folded: u64,
+}
+
 /// The sinks the processor writes to.
 #[derive(Debug)]
 pub struct Outputs {
@@ -138,14 +146,20 @@ impl Processor {
         let n = records.len() as u64;
         self.stats.records += n;
         self.telemetry.received(component::DECODE, n);
-        for record in records {
-            self.on_record(record, now)?;
-        }
+        // per-event flow counters are summed here and published once per batch
+        let mut flow = Flow::default();
+        let result = records.into_iter().try_for_each(|record| self.on_record(record, now, &mut flow));
+        let t = &self.telemetry;
+        t.sent(component::DECODE, flow.decoded);
+        t.received(component::DEDUP, flow.decoded);
+        t.sent(component::DEDUP, flow.unique);
+        t.received(component::CONVERSATION, flow.unique);
+        t.sent(component::CONVERSATION, flow.folded);
         self.update_gauges();
-        Ok(())
+        result
     }
 
-    fn on_record(&mut self, record: Record, now: Instant) -> Result<()> {
+    fn on_record(&mut self, record: Record, now: Instant, flow: &mut Flow) -> Result<()> {
         let t = &self.telemetry;
         let event = match record.payload {
             Payload::Invalid { invalid, raw } => {
@@ -162,16 +176,14 @@ impl Processor {
             }
             Payload::Event(e) => e,
         };
-        t.sent(component::DECODE, 1);
-        t.received(component::DEDUP, 1);
+        flow.decoded += 1;
         if !self.state.dedup.insert(&event.event_id, event.ts_ms) {
             self.stats.duplicates += 1;
             t.duplicates.inc();
             t.error(component::DEDUP, "duplicate");
             return Ok(());
         }
-        t.sent(component::DEDUP, 1);
-        t.received(component::CONVERSATION, 1);
+        flow.unique += 1;
         let before = self.state.clock.observe(record.position.partition(), event.ts_ms, now);
         if event.ts_ms < before.saturating_sub(self.lateness_ms) {
             self.stats.late += 1;
@@ -180,7 +192,7 @@ impl Processor {
         match self.state.conversations.apply(&event, &mut self.state.windows) {
             Applied::Folded { refused_window_changes } => {
                 self.stats.events += 1;
-                t.sent(component::CONVERSATION, 1);
+                flow.folded += 1;
                 self.stats.refused_window_changes += u64::from(refused_window_changes);
                 for _ in 0..refused_window_changes {
                     t.error(component::WINDOW, "closed_window");
