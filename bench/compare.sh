@@ -45,7 +45,7 @@ measure "python peer (pandas; load+metrics+topics)" "$py" "$shared/bench/peer_re
 measure "decode only (ticketpulse check)" "$tp" check --input "$work/events.jsonl"
 measure "run --input" "$tp" run --input "$work/events.jsonl" --out "$work/file" --allowed-lateness 20m --metrics-addr 127.0.0.1:0
 measure "produce to tansu (1-record batches)" "$tp" produce --brokers "127.0.0.1:$port" --topic bench --input "$work/events.jsonl" -X batch.num.messages=1 -X linger.ms=0
-measure "run --brokers (incl. ~3 s group join, 2 s idle stop)" "$tp" run --brokers "127.0.0.1:$port" --topic bench --group bench --out "$work/kafka" --allowed-lateness 20m --stop-when-idle 2s --metrics-addr 127.0.0.1:0
+measure "run --brokers (incl. group join, 2 s idle stop)" "$tp" run --brokers "127.0.0.1:$port" --topic bench --group bench --out "$work/kafka" --allowed-lateness 20m --stop-when-idle 2s --metrics-addr 127.0.0.1:0
 echo
 "$py" - "$work" <<'PY'
 import json, pathlib, sys
@@ -54,7 +54,7 @@ peer = json.loads((work / "python peer (pandas; load+metrics+topics).out").read_
 t = peer["timings_s"]
 print(f"- peer stages (s): load {t['load_s']}, metrics {t['metrics_s']}, topics {t['topics_s']}, total {t['total_s']}; "
       f"its load+metrics alone: {peer['events_valid'] / (t['load_s'] + t['metrics_s']):.0f} events/s")
-for name in ["run --input", "run --brokers (incl. ~3 s group join, 2 s idle stop)"]:
+for name in ["run --input", "run --brokers (incl. group join, 2 s idle stop)"]:
     lines = (work / f"{name}.out").read_text().splitlines()
     print(f"- {name}: " + "; ".join(l for l in lines[:2]))
 PY
