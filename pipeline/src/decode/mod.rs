@@ -229,9 +229,26 @@ fn int_in(field: &str, v: Option<Loose<'_>>, lo: i64, hi: i64, event_type: &str)
     }
 }
 
+/// Earliest event time accepted: 0000-01-01T00:00:00Z, the start of RFC 3339's range.
+pub const MIN_TS_MS: i64 = -62_167_219_200_000;
+/// Latest event time accepted: 9999-12-31T23:59:59.999Z, the end of RFC 3339's range.
+pub const MAX_TS_MS: i64 = 253_402_300_799_999;
+
 /// `ts`: integer epoch milliseconds, or an RFC 3339 string with an offset (rounded to the
-/// nearest millisecond).
+/// nearest millisecond); either way within RFC 3339's years 0000..=9999, so that window and
+/// timer arithmetic on it cannot overflow.
 fn timestamp(v: Option<Loose<'_>>) -> Result<i64, Invalid> {
+    let ms = raw_timestamp(v)?;
+    if !(MIN_TS_MS..=MAX_TS_MS).contains(&ms) {
+        return Err(Invalid::new(
+            InvalidReason::OutOfRange,
+            format!("field `ts`: {ms} ms is outside the years 0000..=9999"),
+        ));
+    }
+    Ok(ms)
+}
+
+fn raw_timestamp(v: Option<Loose<'_>>) -> Result<i64, Invalid> {
     match v {
         None | Some(Loose::Null) => Err(Invalid::new(InvalidReason::MissingField, "field `ts` is required")),
         Some(Loose::Int(ms)) => Ok(ms),

@@ -150,3 +150,21 @@ fn escaped_strings_are_unescaped() {
     assert_eq!(e.event_id, "e1");
     assert_eq!(e.kind, EventKind::Message { role: Role::Customer, text: "a\"b\n".into() });
 }
+
+#[test]
+fn timestamps_outside_rfc3339_years_are_out_of_range() {
+    for ts in
+        [i64::MIN.to_string(), i64::MAX.to_string(), (MAX_TS_MS + 1).to_string(), (MIN_TS_MS - 1).to_string()]
+    {
+        let b = bad(&format!(r#"{{"event_id":"e","conversation_id":"c","ts":{ts},"type":"resolved"}}"#));
+        assert_eq!(b.reason, InvalidReason::OutOfRange, "{ts}: {b}");
+    }
+    assert_eq!(
+        ok(&format!(r#"{{"event_id":"e","conversation_id":"c","ts":{MAX_TS_MS},"type":"resolved"}}"#)).ts_ms,
+        MAX_TS_MS
+    );
+    assert_eq!(
+        ok(r#"{"event_id":"e","conversation_id":"c","ts":"0000-01-01T00:00:00Z","type":"resolved"}"#).ts_ms,
+        MIN_TS_MS
+    );
+}
