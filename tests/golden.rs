@@ -131,3 +131,56 @@ fn the_generator_source_from_a_config_file_and_a_bad_config_fails_naming_the_fie
         "{err}"
     );
 }
+
+#[test]
+fn a_graceful_stop_on_stdin_saves_open_state_and_a_rerun_resumes_exactly() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.jsonl");
+    generate_file(&input, 400, 3);
+    let text = std::fs::read(&input).unwrap();
+    let half = text.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(1_500).map(|(i, _)| i + 1).unwrap();
+    let out = dir.path().join("out");
+    let args = |c: &mut std::process::Command| {
+        c.args(["run", "--input", "-", "--allowed-lateness", "20m", "--checkpoint-interval", "200ms"])
+            .args(["--metrics-addr", "127.0.0.1:0", "--out"])
+            .arg(&out)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+    };
+    let mut first = bin();
+    args(&mut first);
+    let mut child = first.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&text[..half]).unwrap();
+    stdin.flush().unwrap();
+    // the writer goes quiet but keeps the pipe open: the run must still checkpoint, then stop on SIGTERM
+    wait_for("a checkpoint of the first half", std::time::Duration::from_secs(30), || {
+        (std::fs::read_dir(out.join("_checkpoints")).ok()?.count() >= 2).then_some(())
+    });
+    run_ok(std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]));
+    let stopped = child.wait_with_output().unwrap();
+    drop(stdin);
+    let stdout = String::from_utf8_lossy(&stopped.stdout);
+    assert!(stopped.status.success(), "{stdout}");
+    assert!(stdout.contains("open state saved"), "{stdout}");
+
+    let mut second = bin();
+    args(&mut second);
+    let mut child = second.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(&text).unwrap(); // the whole input again: read lines are skipped
+    let resumed = child.wait_with_output().unwrap();
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stdout));
+
+    let reference = dir.path().join("reference");
+    run_ok(bin().args(["run", "--input"]).arg(&input).arg("--out").arg(&reference).args([
+        "--allowed-lateness",
+        "20m",
+        "--metrics-addr",
+        "127.0.0.1:0",
+    ]));
+    for table in [Table::Conversations, Table::WindowMetrics] {
+        assert_eq!(rows(&out, table), rows(&reference, table), "{table:?} after stop and resume");
+    }
+    assert_eq!(dead_letters(&out).len(), dead_letters(&reference).len());
+}

@@ -15,14 +15,99 @@ pub(super) fn run(path: &Path, cx: SourceContext) -> Result<()> {
     let origin = path.display().to_string();
     let (lines, bytes) = resume_point(&origin, cx.resume.as_ref())?;
     if origin == "-" {
-        let mut reader = std::io::stdin().lock();
-        skip_lines(&mut reader, lines)
-            .map_err(|e| Error::io("skipping already processed lines of", "stdin", e))?;
-        return read_lines(reader, &origin, (lines, bytes), &cx);
+        let mut input = StdinLines::spawn()?;
+        input.skip(lines).map_err(|e| Error::io("skipping already processed lines of", "stdin", e))?;
+        return read_lines(input, &origin, (lines, bytes), &cx);
     }
     let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
     file.seek(SeekFrom::Start(bytes)).map_err(|e| Error::io("seeking in", path, e))?;
     read_lines(BufReader::with_capacity(1 << 20, file), &origin, (lines, bytes), &cx)
+}
+
+/// What reading the next line gave.
+pub(crate) enum NextLine {
+    /// A line (with its newline, if it had one) is in the buffer.
+    Line,
+    /// Nothing arrived for a while (only inputs that can wait, like a pipe).
+    Waiting,
+    /// The input has ended.
+    End,
+}
+
+/// A source of lines: a file (never waits) or stdin (may wait for a writer).
+pub(crate) trait LineInput {
+    /// Reads the next line into `buf` (cleared first).
+    fn next_line(&mut self, buf: &mut Vec<u8>) -> std::io::Result<NextLine>;
+}
+
+impl<R: BufRead> LineInput for R {
+    fn next_line(&mut self, buf: &mut Vec<u8>) -> std::io::Result<NextLine> {
+        buf.clear();
+        Ok(if self.read_until(b'\n', buf)? == 0 { NextLine::End } else { NextLine::Line })
+    }
+}
+
+/// Stdin read on a thread of its own, so that the read loop notices stop requests, flushes its
+/// batch and takes its checkpoints while a writer is silent.
+pub(crate) struct StdinLines {
+    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+}
+
+impl StdinLines {
+    fn spawn() -> Result<Self> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(4096);
+        std::thread::Builder::new()
+            .name("stdin-reader".into())
+            .spawn(move || {
+                let mut stdin = std::io::stdin().lock();
+                loop {
+                    let mut line = Vec::new();
+                    match stdin.read_until(b'\n', &mut line) {
+                        Ok(0) => return,
+                        Ok(_) => {
+                            if tx.send(Ok(line)).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    }
+                }
+            })
+            .map_err(|e| Error::io("starting a thread for", "stdin", e))?;
+        Ok(StdinLines { rx })
+    }
+
+    /// Discards `n` lines (already processed before a restart).
+    fn skip(&mut self, n: u64) -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        for _ in 0..n {
+            loop {
+                match self.next_line(&mut buf)? {
+                    NextLine::Line => break,
+                    NextLine::Waiting => continue,
+                    NextLine::End => return Ok(()),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl LineInput for StdinLines {
+    fn next_line(&mut self, buf: &mut Vec<u8>) -> std::io::Result<NextLine> {
+        use std::sync::mpsc::RecvTimeoutError;
+        match self.rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(line) => {
+                *buf = line?;
+                Ok(NextLine::Line)
+            }
+            Err(RecvTimeoutError::Timeout) => Ok(NextLine::Waiting),
+            Err(RecvTimeoutError::Disconnected) => Ok(NextLine::End),
+        }
+    }
 }
 
 /// Lines and bytes already consumed according to the checkpoint (0, 0 without one).
@@ -39,20 +124,11 @@ pub(crate) fn resume_point(origin: &str, resume: Option<&SourceOffsets>) -> Resu
     }
 }
 
-fn skip_lines(reader: &mut impl BufRead, n: u64) -> std::io::Result<()> {
-    let mut buf = Vec::new();
-    for _ in 0..n {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            break;
-        }
-    }
-    Ok(())
-}
-
-/// Reads `reader` to its end (or a stop request), starting after `start` = (lines, bytes).
+/// Reads `input` to its end (or a stop request), starting after `start` = (lines, bytes).
+/// Batches are sent when full or when the input waits; a barrier follows a sent batch (or a
+/// wait) once the checkpoint interval has passed.
 pub(crate) fn read_lines(
-    mut reader: impl BufRead,
+    mut input: impl LineInput,
     origin: &str,
     start: (u64, u64),
     cx: &SourceContext,
@@ -64,24 +140,27 @@ pub(crate) fn read_lines(
     let mut last_barrier = Instant::now();
     loop {
         if cx.stop.is_stopping() {
-            if !flush(cx, &mut batch) {
+            if flush(cx, &mut batch) {
+                send(cx, SourceMessage::End { offsets: offsets(lines, bytes), drain: false });
+            }
+            return Ok(());
+        }
+        let waiting = match input.next_line(&mut buf).map_err(|e| Error::io("reading", origin, e))? {
+            NextLine::End => {
+                if flush(cx, &mut batch) {
+                    send(cx, SourceMessage::End { offsets: offsets(lines, bytes), drain: true });
+                }
                 return Ok(());
             }
-            send(cx, SourceMessage::End { offsets: offsets(lines, bytes), drain: false });
-            return Ok(());
-        }
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(|e| Error::io("reading", origin, e))?;
-        if n == 0 {
-            if flush(cx, &mut batch) {
-                send(cx, SourceMessage::End { offsets: offsets(lines, bytes), drain: true });
+            NextLine::Waiting => true,
+            NextLine::Line => {
+                bytes += buf.len() as u64;
+                lines += 1;
+                batch.push(Record::decode(Position::Line { line: lines }, record_of_line(&buf)));
+                false
             }
-            return Ok(());
-        }
-        bytes += n as u64;
-        lines += 1;
-        batch.push(Record::decode(Position::Line { line: lines }, record_of_line(&buf)));
-        if batch.len() >= MAX_BATCH {
+        };
+        if waiting || batch.len() >= MAX_BATCH {
             if !flush(cx, &mut batch) {
                 return Ok(());
             }
@@ -101,6 +180,7 @@ fn flush(cx: &SourceContext, batch: &mut Vec<crate::source::Record>) -> bool {
         return true;
     }
     let n = batch.len() as u64;
+    cx.telemetry.received(component::SOURCE, n);
     cx.telemetry.sent(component::SOURCE, n);
     send(cx, SourceMessage::Batch(std::mem::replace(batch, Vec::with_capacity(MAX_BATCH))))
 }
