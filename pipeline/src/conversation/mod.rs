@@ -9,7 +9,7 @@
 //!   without one) to the first `agent`/`expert` message at or after it;
 //! - *channel*: that of the earliest event naming one (`unknown` if none does).
 //!
-//! Invariants: a conversation is written once, when the watermark passes its `closed` time plus
+//! Invariants: a conversation is written once, when the watermark passes (is beyond) its `closed` time plus
 //! the allowed lateness, or its last event plus the idle timeout plus the allowed lateness, or
 //! when the input is drained. Its id is then remembered for the dedup horizon, and events for it
 //! in that time are refused ([`Applied::AlreadyEnded`], dead-lettered by the runtime) instead of
@@ -129,6 +129,11 @@ impl ConversationOperator {
         }
     }
 
+    /// Idle timeout, ms of event time.
+    pub fn idle_timeout_ms(&self) -> i64 {
+        self.idle_timeout_ms
+    }
+
     /// Conversations held.
     pub fn open_conversations(&self) -> usize {
         self.open.len()
@@ -162,6 +167,7 @@ impl ConversationOperator {
         }
         let unknown = self.unknown.clone();
         let Some(conv) = self.open.get_mut(id) else { return Applied::AlreadyEnded };
+        let before = conv.desired(&conv.channel(&unknown), windows);
         let channel_changed = conv.fold(event, channel);
         let current = conv.channel(&unknown);
         let mut refused = 0;
@@ -173,7 +179,7 @@ impl ConversationOperator {
         if channel_changed {
             refused += conv.move_messages(&current, windows);
         }
-        refused += conv.reconcile(&current, windows);
+        refused += conv.reconcile(&before, &current, windows);
         let conv_id = conv.id.clone();
         let registered = conv.timer;
         let deadline = deadline(conv, self.idle_timeout_ms, self.lateness_ms);
@@ -188,8 +194,8 @@ impl ConversationOperator {
     pub fn fire(&mut self, watermark: i64) -> Vec<ConversationRow> {
         let mut rows = Vec::new();
         while let Some((deadline, id)) = self.timers.first().cloned() {
-            if deadline > watermark {
-                break;
+            if deadline >= watermark {
+                break; // due once the watermark is past the deadline: an event at it is not late yet
             }
             self.timers.pop_first();
             let Some(conv) = self.open.get(&id) else { continue };
@@ -197,7 +203,7 @@ impl ConversationOperator {
                 continue; // superseded by an earlier deadline
             }
             let actual = self.deadline(conv);
-            if actual > watermark {
+            if actual >= watermark {
                 if let Some(conv) = self.open.get_mut(&id) {
                     conv.timer = actual;
                 }

@@ -214,33 +214,55 @@ impl Conversation {
         stuck
     }
 
+    /// What the facts want the window contributions to be, under `channel`.
+    pub(super) fn desired(&self, channel: &Arc<str>, windows: &WindowOperator) -> Contribution {
+        let slot = |fact: Option<(i64, f64)>| fact.map(|(at, s)| (windows.window_of(at), channel.clone(), s));
+        Contribution {
+            started: Some((windows.window_of(self.started_at), channel.clone())),
+            first_response: slot(self.first_response()),
+            first_human_response: slot(self.first_human_response()),
+        }
+    }
+
     /// Brings the window contributions in line with the facts. A change that would touch a
-    /// closed window is not made; returns how many such changes were refused.
-    pub(super) fn reconcile(&mut self, channel: &Arc<str>, windows: &mut WindowOperator) -> u32 {
+    /// closed window is not made; returns how many such refusals the current event caused
+    /// (`before` is what was wanted before it: a refusal it did not cause is not counted again).
+    pub(super) fn reconcile(
+        &mut self,
+        before: &Contribution,
+        channel: &Arc<str>,
+        windows: &mut WindowOperator,
+    ) -> u32 {
+        let wanted = self.desired(channel, windows);
         let mut refused = 0;
-        let started = Some((windows.window_of(self.started_at), channel.clone()));
-        if started != self.contributed.started {
+        if wanted.started != self.contributed.started {
             let open = |s: &Option<(i64, Arc<str>)>| s.as_ref().is_none_or(|(w, _)| windows.is_open(*w));
-            if open(&self.contributed.started) && open(&started) {
+            if open(&self.contributed.started) && open(&wanted.started) {
                 if let Some((w, c)) = &self.contributed.started {
                     windows.add_started(*w, c, -1);
                 }
-                if let Some((w, c)) = &started {
+                if let Some((w, c)) = &wanted.started {
                     windows.add_started(*w, c, 1);
                 }
-                self.contributed.started = started;
-            } else {
+                self.contributed.started = wanted.started.clone();
+            } else if wanted.started != before.started {
                 refused += 1;
             }
         }
-        let slot = |fact: Option<(i64, f64)>, windows: &WindowOperator| {
-            fact.map(|(at, s)| (windows.window_of(at), channel.clone(), s))
-        };
-        let fr = slot(self.first_response(), windows);
-        refused += move_slot(&mut self.contributed.first_response, fr, Which::FirstResponse, windows);
-        let fhr = slot(self.first_human_response(), windows);
-        refused +=
-            move_slot(&mut self.contributed.first_human_response, fhr, Which::FirstHumanResponse, windows);
+        let moved = move_slot(
+            &mut self.contributed.first_response,
+            &wanted.first_response,
+            Which::FirstResponse,
+            windows,
+        );
+        refused += u32::from(!moved && wanted.first_response != before.first_response);
+        let moved = move_slot(
+            &mut self.contributed.first_human_response,
+            &wanted.first_human_response,
+            Which::FirstHumanResponse,
+            windows,
+        );
+        refused += u32::from(!moved && wanted.first_human_response != before.first_human_response);
         refused
     }
 
@@ -269,20 +291,20 @@ impl Conversation {
     }
 }
 
-/// Moves one duration contribution from `current` to `wanted` if both windows are open; returns
-/// 1 if the move was refused.
+/// Moves one duration contribution from `current` to `wanted` if both windows are open;
+/// returns false if a needed move was refused.
 fn move_slot(
     current: &mut Option<Slot>,
-    wanted: Option<Slot>,
+    wanted: &Option<Slot>,
     which: Which,
     windows: &mut WindowOperator,
-) -> u32 {
-    if *current == wanted {
-        return 0;
+) -> bool {
+    if current == wanted {
+        return true;
     }
     let open = |s: &Option<Slot>| s.as_ref().is_none_or(|(w, _, _)| windows.is_open(*w));
-    if !open(current) || !open(&wanted) {
-        return 1;
+    if !open(current) || !open(wanted) {
+        return false;
     }
     if let Some((w, c, v)) = current.as_ref() {
         windows.remove_duration(*w, c, which, *v);
@@ -290,6 +312,6 @@ fn move_slot(
     if let Some((w, c, v)) = wanted.as_ref() {
         windows.add_duration(*w, c, which, *v);
     }
-    *current = wanted;
-    0
+    current.clone_from(wanted);
+    true
 }

@@ -88,12 +88,12 @@ fn closed_conversations_are_written_after_the_lateness_and_then_refuse_events() 
     let (mut c, mut w) = op();
     c.apply(&ev("1", "c", 0, EventKind::ConversationStarted, Some("web")), &mut w);
     c.apply(&ev("2", "c", 10, EventKind::Closed, None), &mut w);
-    assert!(c.fire(10_000 + 59_999).is_empty());
-    let rows = c.fire(70_000);
+    assert!(c.fire(70_000).is_empty(), "an event at the closed time is not late yet at 10 s + 60 s");
+    let rows = c.fire(70_001);
     assert_eq!(rows.len(), 1);
     assert_eq!(c.apply(&ev("3", "c", 20, msg(Role::Customer), None), &mut w), Applied::AlreadyEnded);
     // remembered for the horizon only
-    c.fire(70_000 + 3_600_000);
+    c.fire(70_001 + 3_600_000);
     assert!(matches!(
         c.apply(&ev("4", "c", 5_000, msg(Role::Customer), None), &mut w),
         Applied::Folded { .. }
@@ -106,7 +106,8 @@ fn idle_conversations_time_out() {
     c.apply(&ev("1", "a", 0, EventKind::ConversationStarted, Some("web")), &mut w);
     c.apply(&ev("2", "a", 100, msg(Role::Customer), None), &mut w);
     assert!(c.fire(100_000 + 3_600_000).is_empty(), "idle timeout + lateness not yet passed");
-    let rows = c.fire(100_000 + 3_600_000 + 60_000);
+    assert!(c.fire(100_000 + 3_600_000 + 60_000).is_empty());
+    let rows = c.fire(100_000 + 3_600_000 + 60_001);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].end_reason, EndReason::IdleTimeout);
     assert_eq!(c.open_conversations(), 0);

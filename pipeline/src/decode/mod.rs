@@ -108,13 +108,24 @@ fn validate(w: Wire<'_>) -> Result<Event, Invalid> {
     })?;
     let channel = optional_str("channel", w.channel)?;
     if let Some(c) = &channel
-        && (c.is_empty() || c.chars().any(char::is_uppercase))
+        && (c.is_empty() || c.bytes().any(|b| b.is_ascii_uppercase()))
     {
         return Err(Invalid::new(
             InvalidReason::OutOfRange,
             format!("field `channel`: {c:?} must be a non-empty lower-case name"),
         ));
     }
+    // Every field is checked wherever it appears; the type then says which are required.
+    let role = match optional_str("role", w.role)? {
+        None => None,
+        Some(name) => Some(Role::parse(&name).ok_or_else(|| {
+            Invalid::new(InvalidReason::OutOfRange, format!("field `role`: unknown role {name:?}"))
+        })?),
+    };
+    let text = optional_str("text", w.text)?;
+    let tier = optional_int_in("tier", w.tier, 2, 3)?;
+    let rating = optional_int_in("rating", w.rating, 1, 5)?;
+    let reason = optional_str("reason", w.reason)?;
     let kind = match event_type {
         EventType::ConversationStarted => {
             if channel.is_none() {
@@ -122,19 +133,14 @@ fn validate(w: Wire<'_>) -> Result<Event, Invalid> {
             }
             EventKind::ConversationStarted
         }
-        EventType::Message => {
-            let role_name = required_on("role", w.role, "message")?;
-            let role = Role::parse(&role_name).ok_or_else(|| {
-                Invalid::new(InvalidReason::OutOfRange, format!("field `role`: unknown role {role_name:?}"))
-            })?;
-            let text = required_on("text", w.text, "message")?;
-            EventKind::Message { role, text }
-        }
+        EventType::Message => EventKind::Message {
+            role: role.ok_or_else(|| missing("role", "message"))?,
+            text: text.ok_or_else(|| missing("text", "message"))?,
+        },
         EventType::Handoff => {
-            let tier = int_in("tier", w.tier, 2, 3, "handoff")?;
-            EventKind::Handoff { tier, reason: optional_str("reason", w.reason)? }
+            EventKind::Handoff { tier: tier.ok_or_else(|| missing("tier", "handoff"))?, reason }
         }
-        EventType::Csat => EventKind::Csat { rating: int_in("rating", w.rating, 1, 5, "csat")? },
+        EventType::Csat => EventKind::Csat { rating: rating.ok_or_else(|| missing("rating", "csat"))? },
         EventType::Resolved => EventKind::Resolved,
         EventType::Reopened => EventKind::Reopened,
         EventType::Closed => EventKind::Closed,
@@ -187,14 +193,6 @@ fn required_str(field: &str, v: Option<Loose<'_>>) -> Result<String, Invalid> {
     }
 }
 
-/// A string field that a given event type requires.
-fn required_on(field: &str, v: Option<Loose<'_>>, event_type: &str) -> Result<String, Invalid> {
-    match v {
-        None | Some(Loose::Null) => Err(missing(field, event_type)),
-        v => required_str(field, v),
-    }
-}
-
 fn optional_str(field: &str, v: Option<Loose<'_>>) -> Result<Option<String>, Invalid> {
     match v {
         None | Some(Loose::Null) => Ok(None),
@@ -215,18 +213,22 @@ fn id_field(field: &str, v: Option<Loose<'_>>) -> Result<String, Invalid> {
     Ok(s)
 }
 
-fn int_in(field: &str, v: Option<Loose<'_>>, lo: i64, hi: i64, event_type: &str) -> Result<u8, Invalid> {
-    match v {
-        None | Some(Loose::Null) => Err(missing(field, event_type)),
-        Some(Loose::Int(i)) if (lo..=hi).contains(&i) => u8::try_from(i).map_err(|_| {
-            Invalid::new(InvalidReason::OutOfRange, format!("field `{field}`: {i} is too large"))
-        }),
-        Some(Loose::Int(i)) => Err(Invalid::new(
+/// An optional integer field that must lie in `lo..=hi` when present.
+fn optional_int_in(field: &str, v: Option<Loose<'_>>, lo: i64, hi: i64) -> Result<Option<u8>, Invalid> {
+    let v = match v {
+        None | Some(Loose::Null) => return Ok(None),
+        Some(v) => v,
+    };
+    let Some(i) = v.as_integer() else { return Err(wrong_type(field, "an integer", &v)) };
+    if !(lo..=hi).contains(&i) {
+        return Err(Invalid::new(
             InvalidReason::OutOfRange,
             format!("field `{field}`: {i} is outside {lo}..={hi}"),
-        )),
-        Some(other) => Err(wrong_type(field, "an integer", &other)),
+        ));
     }
+    u8::try_from(i)
+        .map(Some)
+        .map_err(|_| Invalid::new(InvalidReason::OutOfRange, format!("field `{field}`: {i} is too large")))
 }
 
 /// Earliest event time accepted: 0000-01-01T00:00:00Z, the start of RFC 3339's range.
@@ -252,13 +254,14 @@ fn raw_timestamp(v: Option<Loose<'_>>) -> Result<i64, Invalid> {
     match v {
         None | Some(Loose::Null) => Err(Invalid::new(InvalidReason::MissingField, "field `ts` is required")),
         Some(Loose::Int(ms)) => Ok(ms),
+        Some(Loose::Float(f)) if Loose::Float(f).as_integer().is_some() => Ok(f as i64),
         Some(Loose::Str(s)) => parse_rfc3339_ms(&s).ok_or_else(|| {
             Invalid::new(
                 InvalidReason::BadTimestamp,
                 format!("field `ts`: {s:?} is not RFC 3339 with an offset nor epoch milliseconds"),
             )
         }),
-        Some(other @ Loose::Float) => Err(Invalid::new(
+        Some(other @ Loose::Float(_)) => Err(Invalid::new(
             InvalidReason::BadTimestamp,
             format!("field `ts`: expected integer epoch milliseconds, got {}", other.type_name()),
         )),

@@ -93,7 +93,12 @@ fn required_fields_per_type() {
     assert!(bad(&format!(r#"{{{base},"type":"handoff"}}"#)).detail.contains("tier"));
     assert_eq!(bad(&format!(r#"{{{base},"type":"handoff","tier":1}}"#)).reason, InvalidReason::OutOfRange);
     assert_eq!(bad(&format!(r#"{{{base},"type":"handoff","tier":"2"}}"#)).reason, InvalidReason::WrongType);
-    assert_eq!(bad(&format!(r#"{{{base},"type":"handoff","tier":2.0}}"#)).reason, InvalidReason::WrongType);
+    assert_eq!(bad(&format!(r#"{{{base},"type":"handoff","tier":2.5}}"#)).reason, InvalidReason::WrongType);
+    // JSON Schema's integer includes integral numbers written with a fraction
+    assert!(matches!(
+        ok(&format!(r#"{{{base},"type":"handoff","tier":2.0}}"#)).kind,
+        EventKind::Handoff { tier: 2, .. }
+    ));
     assert!(bad(&format!(r#"{{{base},"type":"csat"}}"#)).detail.contains("rating"));
     assert_eq!(
         bad(&format!(r#"{{{base},"type":"message","role":"robot","text":""}}"#)).reason,
@@ -167,4 +172,24 @@ fn timestamps_outside_rfc3339_years_are_out_of_range() {
         ok(r#"{"event_id":"e","conversation_id":"c","ts":"0000-01-01T00:00:00Z","type":"resolved"}"#).ts_ms,
         MIN_TS_MS
     );
+}
+
+#[test]
+fn fields_are_checked_wherever_they_appear() {
+    let base = r#""event_id":"e","conversation_id":"c","ts":1"#;
+    for (extra, reason) in [
+        (r#""type":"closed","rating":9"#, InvalidReason::OutOfRange),
+        (r#""type":"handoff","tier":2,"role":"ceo""#, InvalidReason::OutOfRange),
+        (r#""type":"csat","rating":5,"text":5"#, InvalidReason::WrongType),
+        (r#""type":"message","role":"bot","text":"","tier":"x""#, InvalidReason::WrongType),
+        (r#""type":"message","role":"bot","text":"","reason":7"#, InvalidReason::WrongType),
+    ] {
+        assert_eq!(bad(&format!("{{{base},{extra}}}")).reason, reason, "{extra}");
+    }
+    // only ASCII capitals are refused in a channel, as in the JSON Schema's pattern
+    assert_eq!(
+        ok(&format!(r#"{{{base},"type":"conversation_started","channel":"微博Ä"}}"#)).channel.as_deref(),
+        Some("微博Ä")
+    );
+    assert_eq!(ok(r#"{"event_id":"e","conversation_id":"c","ts":1000.0,"type":"closed"}"#).ts_ms, 1000);
 }

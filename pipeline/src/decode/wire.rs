@@ -16,19 +16,29 @@ pub(super) enum Loose<'a> {
     Bool,
     Int(i64),
     /// A number that is not an i64 (float, or integer beyond i64).
-    Float,
+    Float(f64),
     Str(Cow<'a, str>),
     Array,
     Object,
 }
 
 impl Loose<'_> {
+    /// The value as an integer: an integer, or a number with no fractional part (JSON Schema's
+    /// `integer` includes `2.0`).
+    pub(super) fn as_integer(&self) -> Option<i64> {
+        match *self {
+            Loose::Int(i) => Some(i),
+            Loose::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(f as i64),
+            _ => None,
+        }
+    }
+
     pub(super) fn type_name(&self) -> &'static str {
         match self {
             Loose::Null => "null",
             Loose::Bool => "a boolean",
             Loose::Int(_) => "an integer",
-            Loose::Float => "a non-integer number",
+            Loose::Float(_) => "a non-integer number",
             Loose::Str(_) => "a string",
             Loose::Array => "an array",
             Loose::Object => "an object",
@@ -63,10 +73,10 @@ impl<'de> Visitor<'de> for LooseVisitor {
         Ok(Loose::Int(v))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(i64::try_from(v).map_or(Loose::Float, Loose::Int))
+        Ok(i64::try_from(v).map_or(Loose::Float(v as f64), Loose::Int))
     }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Loose::Float)
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Loose::Float(v))
     }
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
         Ok(Loose::Str(Cow::Borrowed(v)))

@@ -83,6 +83,11 @@ impl Dedup {
         }
     }
 
+    /// The horizon, ms of event time.
+    pub fn horizon_ms(&self) -> i64 {
+        self.horizon_ms
+    }
+
     /// Ids remembered.
     pub fn len(&self) -> usize {
         self.seen.len()

@@ -78,6 +78,16 @@ impl WindowOperator {
         WindowOperator { width_ms, lateness_ms, open: BTreeMap::new(), watermark: crate::time::MIN_WATERMARK }
     }
 
+    /// Window width, ms.
+    pub fn width_ms(&self) -> i64 {
+        self.width_ms
+    }
+
+    /// Allowed lateness, ms.
+    pub fn lateness_ms(&self) -> i64 {
+        self.lateness_ms
+    }
+
     /// Start of the window containing `ts_ms`.
     pub fn window_of(&self, ts_ms: i64) -> i64 {
         crate::time::window_start(ts_ms, self.width_ms)
@@ -125,7 +135,8 @@ impl WindowOperator {
         true
     }
 
-    /// After a drain: every window is closed; further changes are judged against `watermark`.
+    /// After a drain (which closed every window at [`crate::time::MAX_WATERMARK`]): further
+    /// changes are judged against `watermark`, at or after the end of every drained window.
     pub fn rest_at(&mut self, watermark: i64) {
         self.watermark = watermark;
     }

@@ -13,7 +13,7 @@
 //! other `.tmp` file (output of a checkpoint that never committed), and resumes the source from
 //! its offsets with its state. So a crash at any point neither loses nor repeats output rows.
 
-use crate::sink::{PendingFile, TMP_SUFFIX};
+use crate::sink::{PendingFile, TMP_SUFFIX, sync_dir};
 use crate::source::SourceOffsets;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -151,19 +151,21 @@ impl CheckpointStore {
         Ok(Recovered { manifest, state: state.to_vec() })
     }
 
-    /// Finds the newest readable checkpoint, completes its publication, and removes the output
-    /// of checkpoints that never committed. `None` on a fresh output directory.
+    /// Reads the newest checkpoint, completes its publication, and removes the output of
+    /// checkpoints that never committed. `None` on a fresh output directory. An unreadable newest
+    /// checkpoint is an error, not a reason to fall back silently: its files are already
+    /// published, so resuming from an older one would write their rows again.
     pub fn recover(&self) -> Result<Option<Recovered>> {
-        let mut found = None;
-        for id in self.ids()?.into_iter().rev() {
-            match self.read(id) {
-                Ok(r) => {
-                    found = Some(r);
-                    break;
-                }
-                Err(e) => tracing::warn!("ignoring unreadable checkpoint {}: {e}", self.file(id).display()),
-            }
-        }
+        let found = match self.ids()?.last() {
+            None => None,
+            Some(&id) => Some(self.read(id).map_err(|e| Error::Checkpoint {
+                path: self.file(id),
+                message: format!(
+                    "unreadable ({e}); to resume from the previous checkpoint instead, move this file away \
+                     (rows published since that checkpoint would then be written again)"
+                ),
+            })?),
+        };
         if let Some(r) = &found {
             self.publish(&r.manifest.pending)?;
         }
@@ -175,10 +177,6 @@ impl CheckpointStore {
     pub fn next_id(&self) -> Result<u64> {
         Ok(self.ids()?.last().map_or(1, |id| id + 1))
     }
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io("syncing", dir))
 }
 
 /// Deletes every `*.tmp` file under `out` (orphans of an uncommitted checkpoint).
@@ -265,11 +263,14 @@ mod tests {
     }
 
     #[test]
-    fn an_unreadable_newest_checkpoint_falls_back_to_the_previous_one() {
+    fn an_unreadable_newest_checkpoint_stops_recovery_with_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         let store = CheckpointStore::open(dir.path()).unwrap();
         store.commit(&manifest(1, vec![]), b"one").unwrap();
         std::fs::write(store.file(2), b"garbage").unwrap();
+        let err = store.recover().unwrap_err().to_string();
+        assert!(err.contains("checkpoint-0000000002.ckpt") && err.contains("move this file away"), "{err}");
+        std::fs::remove_file(store.file(2)).unwrap();
         assert_eq!(store.recover().unwrap().unwrap().manifest.id, 1);
     }
 }

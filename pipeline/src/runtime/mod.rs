@@ -53,10 +53,11 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
     let recovered = store.recover()?;
     let (state, resume) = match recovered {
         Some(r) => {
-            let state = ProcessorState::from_bytes(&r.state).map_err(|message| Error::Checkpoint {
+            let mut state = ProcessorState::from_bytes(&r.state).map_err(|message| Error::Checkpoint {
                 path: out.join(checkpoint::CHECKPOINT_DIR),
                 message,
             })?;
+            state.adopt(config)?;
             tracing::info!("resuming from checkpoint {} ({:?})", r.manifest.id, r.manifest.offsets);
             (state, Some(r.manifest.offsets))
         }

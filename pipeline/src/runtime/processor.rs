@@ -42,6 +42,40 @@ impl ProcessorState {
         }
     }
 
+    /// Checks that `config` keeps the event-time settings the state was built with (they shape
+    /// the open windows, timers and dedup set); takes over the ones that may change.
+    pub fn adopt(&mut self, config: &crate::config::PipelineConfig) -> Result<()> {
+        let human = |ms: i64| {
+            humantime::format_duration(std::time::Duration::from_millis(ms.max(0) as u64)).to_string()
+        };
+        let checks = [
+            ("time.window", self.windows.width_ms(), config.time.window_ms()),
+            ("time.allowed_lateness", self.windows.lateness_ms(), config.time.lateness_ms()),
+            (
+                "conversation.idle_timeout",
+                self.conversations.idle_timeout_ms(),
+                crate::time::millis(config.conversation.idle_timeout),
+            ),
+            ("dedup.horizon", self.dedup.horizon_ms(), crate::time::millis(config.dedup.horizon)),
+        ];
+        for (field, was, now) in checks {
+            if was != now {
+                return Err(Error::config(
+                    field,
+                    format!(
+                        "is {} but the checkpoint in {} was taken with {}; keep {} or use a new output directory",
+                        human(now),
+                        config.output.dir.display(),
+                        human(was),
+                        human(was)
+                    ),
+                ));
+            }
+        }
+        self.clock.set_idle_timeout(config.time.idle_partition_timeout);
+        Ok(())
+    }
+
     /// Serialises (postcard) and compresses (zstd) the state.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let raw =
@@ -277,22 +311,22 @@ impl Processor {
     /// watermark rests at the end of the last window drained, so a later run (more input) treats
     /// earlier events as late instead of re-opening written windows.
     pub fn drain(&mut self) {
+        let before = self.state.clock.watermark();
         let max = self.state.clock.max_event_time();
         for w in self.state.windows.close(crate::time::MAX_WATERMARK) {
             self.emit_window(w);
         }
-        let rows = self.state.conversations.drain(max.unwrap_or(i64::MIN));
+        let rows = self.state.conversations.drain(max.unwrap_or(before));
         for row in rows {
             self.emit_conversation(row);
         }
-        if let Some(max) = max {
-            let rest = window_start(max, self.window_ms)
-                .saturating_add(self.window_ms)
-                .saturating_add(self.lateness_ms);
-            self.state.clock.rest_at(rest);
-            self.state.windows.rest_at(rest);
-            self.fired_at = rest;
-        }
+        let (width, lateness) = (self.window_ms, self.lateness_ms);
+        let rest = max
+            .map_or(before, |m| window_start(m, width).saturating_add(width).saturating_add(lateness))
+            .max(before);
+        self.state.clock.rest_at(rest);
+        self.state.windows.rest_at(rest);
+        self.fired_at = rest;
         self.update_gauges();
     }
 

@@ -4,20 +4,28 @@ use crate::source::file::FileSourceConfig;
 use crate::source::{Position, Record};
 use std::time::Duration;
 
-fn processor(dir: &std::path::Path, lateness_s: u64) -> (Processor, Telemetry) {
+fn config(dir: &std::path::Path, lateness_s: u64) -> PipelineConfig {
     let mut c = PipelineConfig {
         source: Some(SourceConfig::File(FileSourceConfig { path: "t".into() })),
         ..Default::default()
     };
     c.time.allowed_lateness = Duration::from_secs(lateness_s);
     c.output.dir = dir.to_path_buf();
-    let t = Telemetry::new().unwrap();
-    let outputs = Outputs {
+    c
+}
+
+fn outputs(dir: &std::path::Path) -> Outputs {
+    Outputs {
         conversations: ParquetSink::new(dir, 3),
         windows: ParquetSink::new(dir, 3),
         dead_letter: DeadLetterSink::File(FileDeadLetter::new(dir, "t")),
-    };
-    (Processor::new(&c, ProcessorState::new(&c), outputs, t.clone()), t)
+    }
+}
+
+fn processor(dir: &std::path::Path, lateness_s: u64) -> (Processor, Telemetry) {
+    let c = config(dir, lateness_s);
+    let t = Telemetry::new().unwrap();
+    (Processor::new(&c, ProcessorState::new(&c), outputs(dir), t.clone()), t)
 }
 
 fn records(lines: &[String]) -> Vec<Record> {
@@ -96,4 +104,36 @@ fn state_round_trips_through_bytes() {
     let back = ProcessorState::from_bytes(&bytes).unwrap();
     assert_eq!(back.to_bytes().unwrap(), bytes);
     assert!(ProcessorState::from_bytes(b"nope").is_err());
+}
+
+#[test]
+fn resuming_with_other_event_time_settings_is_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, _) = processor(dir.path(), 60);
+    let mut state = ProcessorState::from_bytes(&p.state().to_bytes().unwrap()).unwrap();
+    let mut c = PipelineConfig::default();
+    c.time.allowed_lateness = Duration::from_secs(60);
+    c.time.idle_partition_timeout = Duration::from_secs(5);
+    state.adopt(&c).unwrap();
+    c.time.allowed_lateness = Duration::from_secs(1200);
+    let err = state.adopt(&c).unwrap_err().to_string();
+    assert!(err.contains("time.allowed_lateness") && err.contains("20m") && err.contains("1m"), "{err}");
+}
+
+#[test]
+fn a_drain_without_events_leaves_windows_usable_for_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, _) = processor(dir.path(), 60);
+    p.drain();
+    let state = ProcessorState::from_bytes(&p.state().to_bytes().unwrap()).unwrap();
+    let mut p =
+        Processor::new(&config(dir.path(), 60), state, outputs(dir.path()), Telemetry::new().unwrap());
+    p.on_batch(
+        records(&[line("1", "a", 0, r#""type":"conversation_started","channel":"web""#)]),
+        std::time::Instant::now(),
+    )
+    .unwrap();
+    p.drain();
+    assert_eq!(p.outputs_mut().windows.take().len(), 1, "the window of the new event is written");
+    assert_eq!(p.stats.refused_window_changes, 0);
 }

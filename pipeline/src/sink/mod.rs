@@ -33,13 +33,23 @@ impl PendingFile {
 /// Suffix of files not yet committed.
 pub const TMP_SUFFIX: &str = ".tmp";
 
-/// Writes `bytes` to `path` and fsyncs it.
+/// Writes `bytes` to `path` and fsyncs it, its folder and the folder above (which may have just
+/// gained a new `date=` folder), so that the file survives a power loss once this returns.
 pub(crate) fn write_synced(path: &std::path::Path, bytes: &[u8]) -> crate::Result<()> {
     use std::io::Write;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| crate::Error::io("creating", dir, e))?;
-    }
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| crate::Error::io("creating", dir, e))?;
     let mut f = std::fs::File::create(path).map_err(|e| crate::Error::io("creating", path, e))?;
     f.write_all(bytes).map_err(|e| crate::Error::io("writing", path, e))?;
-    f.sync_all().map_err(|e| crate::Error::io("syncing", path, e))
+    f.sync_all().map_err(|e| crate::Error::io("syncing", path, e))?;
+    sync_dir(dir)?;
+    match dir.parent() {
+        Some(up) if !up.as_os_str().is_empty() => sync_dir(up),
+        _ => Ok(()),
+    }
+}
+
+/// Fsyncs a folder (its entries: new files, renames).
+pub(crate) fn sync_dir(dir: &std::path::Path) -> crate::Result<()> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| crate::Error::io("syncing", dir, e))
 }

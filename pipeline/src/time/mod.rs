@@ -45,12 +45,19 @@ pub struct WatermarkTracker {
     partitions: BTreeMap<i32, PartitionClock>,
     watermark: i64,
     idle_timeout: Duration,
+    /// Largest event time ever seen (survives partition revocation).
+    max_seen: Option<i64>,
 }
 
 impl WatermarkTracker {
     /// A tracker whose partitions count as idle after `idle_timeout` without records.
     pub fn new(idle_timeout: Duration) -> Self {
-        WatermarkTracker { partitions: BTreeMap::new(), watermark: MIN_WATERMARK, idle_timeout }
+        WatermarkTracker {
+            partitions: BTreeMap::new(),
+            watermark: MIN_WATERMARK,
+            idle_timeout,
+            max_seen: None,
+        }
     }
 
     /// The current watermark (epoch ms; [`MIN_WATERMARK`] before the first event).
@@ -58,9 +65,14 @@ impl WatermarkTracker {
         self.watermark
     }
 
-    /// The largest event time seen in any partition.
+    /// The largest event time ever seen.
     pub fn max_event_time(&self) -> Option<i64> {
-        self.partitions.values().filter_map(|p| p.max_ts).max()
+        self.max_seen
+    }
+
+    /// Processing time without records after which a partition stops holding the watermark.
+    pub fn set_idle_timeout(&mut self, idle_timeout: Duration) {
+        self.idle_timeout = idle_timeout;
     }
 
     /// The source's partitions are now `partitions`: revoked ones stop holding the watermark;
@@ -80,6 +92,7 @@ impl WatermarkTracker {
     /// watermark as it was before this event (the one to judge its lateness by).
     pub fn observe(&mut self, partition: i32, ts_ms: i64, now: Instant) -> i64 {
         let before = self.watermark;
+        self.max_seen = Some(self.max_seen.map_or(ts_ms, |m| m.max(ts_ms)));
         let clock =
             self.partitions.entry(partition).or_insert(PartitionClock { max_ts: None, last_active: now });
         clock.last_active = now;
@@ -96,15 +109,10 @@ impl WatermarkTracker {
         self.watermark
     }
 
-    /// The input is complete: the watermark jumps to [`MAX_WATERMARK`].
-    pub fn drain(&mut self) {
-        self.watermark = MAX_WATERMARK;
-    }
-
-    /// After a drain: sets the watermark to `watermark` (the end of the last drained window plus
-    /// the lateness) instead of leaving it at [`MAX_WATERMARK`], so a later run can go on.
+    /// After a drain: moves the watermark up to `watermark` (the end of the last drained window
+    /// plus the lateness), never down, so that a later run treats drained windows as closed.
     pub fn rest_at(&mut self, watermark: i64) {
-        self.watermark = watermark;
+        self.watermark = self.watermark.max(watermark);
     }
 
     fn recompute(&mut self, now: Instant) {
@@ -123,7 +131,7 @@ impl WatermarkTracker {
             return;
         } else if let Some(m) = min_active {
             m
-        } else if let Some(m) = self.max_event_time() {
+        } else if let Some(m) = self.partitions.values().filter_map(|p| p.max_ts).max() {
             m // every partition idle
         } else {
             return;

@@ -46,8 +46,10 @@ fn idle_partitions_do_not_hold_the_watermark() {
     let later = now + Duration::from_secs(6);
     t.observe(1, 9_500, later);
     assert_eq!(t.watermark(), 9_500, "partition 0 went idle");
-    t.drain();
-    assert_eq!(t.watermark(), MAX_WATERMARK);
+    t.rest_at(5_000);
+    assert_eq!(t.watermark(), 9_500, "resting never moves the watermark back");
+    t.assign(&[], later);
+    assert_eq!(t.max_event_time(), Some(9_500), "the largest time seen survives revocation");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Settings of the Kafka source, and the client settings every Kafka-facing part shares.
 
-use super::source::SourceClientContext;
+use super::context::SourceClientContext;
 use super::source::{KafkaCommitter, run};
 use crate::source::{SourceContext, SourceHandle};
 use crate::{Error, Result};
@@ -37,6 +37,15 @@ impl KafkaSourceConfig {
                 return Err(Error::config(format!("source.kafka.{field}"), "must not be empty"));
             }
         }
+        // offsets are committed by the commit protocol only, never by the client on its own
+        for owned in ["enable.auto.commit", "enable.auto.offset.store"] {
+            if self.properties.get(owned).is_some_and(|v| v != "false") {
+                return Err(Error::config(
+                    format!("source.kafka.properties.{owned}"),
+                    "must stay false: offsets are committed only after a checkpoint makes them durable",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -59,7 +68,7 @@ impl KafkaSourceConfig {
     /// Creates the consumer, subscribes, and starts reading on a thread of its own.
     pub fn spawn(&self, cx: SourceContext) -> Result<SourceHandle> {
         self.validate()?;
-        let context = SourceClientContext { telemetry: cx.telemetry.clone(), topic: self.topic.clone() };
+        let context = SourceClientContext::new(cx.telemetry.clone(), self.topic.clone());
         let consumer: BaseConsumer<SourceClientContext> = self
             .consumer_config()
             .create_with_context(context)

@@ -5,6 +5,7 @@
 //! skipped even if the group's committed offsets lag behind (a crash between the two steps).
 
 mod config;
+mod context;
 mod source;
 
 pub use config::KafkaSourceConfig;

@@ -3,52 +3,19 @@
 //! watermarks.
 
 use super::KafkaSourceConfig;
-use crate::kafka::LogContext;
+use super::context::SourceClientContext;
 use crate::source::{
     MAX_BATCH, OffsetCommitter, Position, Record, SourceContext, SourceMessage, SourceOffsets, send,
 };
-use crate::telemetry::Telemetry;
 use crate::telemetry::component;
 use crate::{Error, Result};
-use rdkafka::ClientContext;
-use rdkafka::consumer::ConsumerContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
-use rdkafka::statistics::Statistics;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-/// The source consumer's context: logs like [`LogContext`] and turns librdkafka's periodic
-/// statistics into `ticketpulse_consumer_lag` (high watermark minus the position handed to us,
-/// from fetch responses; no extra requests to the broker).
-pub struct SourceClientContext {
-    pub(crate) telemetry: Telemetry,
-    pub(crate) topic: String,
-}
-
-impl ClientContext for SourceClientContext {
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
-        LogContext.log(level, fac, log_message);
-    }
-    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-        LogContext.error(error, reason);
-    }
-    fn stats(&self, statistics: Statistics) {
-        let Some(topic) = statistics.topics.get(&self.topic) else { return };
-        for (p, s) in &topic.partitions {
-            if *p >= 0 && s.hi_offset >= 0 && s.app_offset >= 0 {
-                self.telemetry
-                    .consumer_lag
-                    .with_label_values(&[&p.to_string()])
-                    .set((s.hi_offset - s.app_offset).max(0));
-            }
-        }
-    }
-}
-
-impl ConsumerContext for SourceClientContext {}
 
 /// Commits checkpointed offsets to the consumer group.
 pub struct KafkaCommitter {
@@ -82,8 +49,8 @@ struct Reader<'a> {
     cfg: &'a KafkaSourceConfig,
     consumer: &'a BaseConsumer<SourceClientContext>,
     cx: &'a SourceContext,
-    /// Offsets of the checkpoint resumed from: records below them were already processed.
-    resume: BTreeMap<i32, i64>,
+    /// Next offset to read per partition: records below it were already processed (in this
+    /// run, or before the checkpoint resumed from); it only moves forward.
     next: BTreeMap<i32, i64>,
     batch: Vec<Record>,
 }
@@ -105,8 +72,8 @@ pub(super) fn run(
             ));
         }
     };
-    let mut r =
-        Reader { cfg, consumer, cx: &cx, next: resume.clone(), resume, batch: Vec::with_capacity(MAX_BATCH) };
+    consumer.context().publish_positions(&resume);
+    let mut r = Reader { cfg, consumer, cx: &cx, next: resume, batch: Vec::with_capacity(MAX_BATCH) };
     r.run()
 }
 
@@ -120,18 +87,10 @@ impl Reader<'_> {
         let mut last_barrier = Instant::now();
         let mut last_record = Instant::now();
         let mut last_heartbeat = Instant::now();
-        let mut last_assignment_check = Instant::now();
         let mut assigned: Vec<i32> = Vec::new();
         loop {
-            if last_assignment_check.elapsed() >= Duration::from_millis(100) {
-                last_assignment_check = Instant::now();
-                let now: Vec<i32> = self.assignment();
-                if now != assigned {
-                    assigned = now;
-                    if !self.flush() || !send(self.cx, SourceMessage::Assigned(assigned.clone())) {
-                        return Ok(());
-                    }
-                }
+            if !self.report_assignment(&mut assigned) {
+                return Ok(());
             }
             if self.cx.stop.is_stopping() {
                 if self.flush() {
@@ -143,6 +102,10 @@ impl Reader<'_> {
             match self.consumer.poll(timeout) {
                 Some(Ok(m)) => {
                     last_record = Instant::now();
+                    // a rebalance served inside this poll is reported before its records
+                    if !self.report_assignment(&mut assigned) {
+                        return Ok(());
+                    }
                     self.accept(m.partition(), m.offset(), m.payload().unwrap_or_default());
                     if self.batch.len() >= MAX_BATCH && !self.flush() {
                         return Ok(());
@@ -182,6 +145,20 @@ impl Reader<'_> {
         }
     }
 
+    /// After a rebalance, sends the new assignment (flushing the batch first, so that the
+    /// runtime sees it before any record of it); false when the runtime has gone away.
+    fn report_assignment(&mut self, assigned: &mut Vec<i32>) -> bool {
+        if !self.consumer.context().assignment_changed.swap(false, Ordering::SeqCst) {
+            return true;
+        }
+        let now = self.assignment();
+        if now == *assigned {
+            return true;
+        }
+        *assigned = now;
+        self.flush() && send(self.cx, SourceMessage::Assigned(assigned.clone()))
+    }
+
     /// Partitions of our topic currently assigned, sorted.
     fn assignment(&self) -> Vec<i32> {
         let Ok(tpl) = self.consumer.assignment() else { return Vec::new() };
@@ -193,8 +170,8 @@ impl Reader<'_> {
 
     fn accept(&mut self, partition: i32, offset: i64, payload: &[u8]) {
         self.cx.telemetry.received(component::SOURCE, 1);
-        if self.resume.get(&partition).is_some_and(|&n| offset < n) {
-            return; // already covered by the checkpoint we resumed from
+        if self.next.get(&partition).is_some_and(|&n| offset < n) {
+            return; // already processed (redelivered after a rebalance, or before the checkpoint)
         }
         self.next.insert(partition, offset + 1);
         self.batch.push(Record::decode(Position::Kafka { partition, offset }, payload));
@@ -206,6 +183,7 @@ impl Reader<'_> {
             return true;
         }
         self.cx.telemetry.sent(component::SOURCE, self.batch.len() as u64);
+        self.consumer.context().publish_positions(&self.next);
         send(self.cx, SourceMessage::Batch(std::mem::replace(&mut self.batch, Vec::with_capacity(MAX_BATCH))))
     }
 }

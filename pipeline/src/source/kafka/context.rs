@@ -1,0 +1,104 @@
+//! The source consumer's librdkafka context: log forwarding, consumer lag from librdkafka's
+//! statistics (high watermark minus the position handed to us, from fetch responses; no extra
+//! requests), and the rebalance callback that starts every assigned partition at the pipeline's
+//! own position — the checkpoint's offsets at start, then what has been read — rather than at the
+//! group's committed offsets, which may lag behind (or, restored from elsewhere, run ahead).
+
+use crate::kafka::LogContext;
+use crate::telemetry::Telemetry;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::statistics::Statistics;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Context of the source's consumer.
+pub struct SourceClientContext {
+    telemetry: Telemetry,
+    topic: String,
+    /// Next offset to read per partition, as far as the pipeline knows (published by the reader).
+    positions: Mutex<BTreeMap<i32, i64>>,
+    /// Set by the rebalance callback; the reader reports the new assignment and clears it.
+    pub(crate) assignment_changed: AtomicBool,
+}
+
+impl SourceClientContext {
+    pub(crate) fn new(telemetry: Telemetry, topic: String) -> Self {
+        SourceClientContext {
+            telemetry,
+            topic,
+            positions: Mutex::new(BTreeMap::new()),
+            assignment_changed: AtomicBool::new(false),
+        }
+    }
+
+    /// Records the pipeline's read positions (the reader calls it per batch).
+    pub(crate) fn publish_positions(&self, next: &BTreeMap<i32, i64>) {
+        if let Ok(mut p) = self.positions.lock() {
+            p.extend(next.iter().map(|(k, v)| (*k, *v)));
+        }
+    }
+
+    /// Sets the start offset of every assigned partition of our topic that has a known position.
+    fn start_at_positions(&self, tpl: &mut TopicPartitionList) {
+        let Ok(positions) = self.positions.lock() else { return };
+        let parts: Vec<i32> = tpl.elements_for_topic(&self.topic).iter().map(|e| e.partition()).collect();
+        for p in parts {
+            if let Some(&next) = positions.get(&p)
+                && let Err(e) = tpl.set_partition_offset(&self.topic, p, Offset::Offset(next))
+            {
+                tracing::warn!("cannot start partition {p} at offset {next}: {e}");
+            }
+        }
+    }
+}
+
+impl ClientContext for SourceClientContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        LogContext.log(level, fac, log_message);
+    }
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        LogContext.error(error, reason);
+    }
+    fn stats(&self, statistics: Statistics) {
+        let Some(topic) = statistics.topics.get(&self.topic) else { return };
+        for (p, s) in &topic.partitions {
+            if *p >= 0 && s.hi_offset >= 0 && s.app_offset >= 0 {
+                self.telemetry
+                    .consumer_lag
+                    .with_label_values(&[&p.to_string()])
+                    .set((s.hi_offset - s.app_offset).max(0));
+            }
+        }
+    }
+}
+
+impl ConsumerContext for SourceClientContext {
+    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+        let cooperative = matches!(consumer.rebalance_protocol(), RebalanceProtocol::Cooperative);
+        let result = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.start_at_positions(tpl);
+                if cooperative { consumer.incremental_assign(tpl) } else { consumer.assign(tpl) }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                if cooperative {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                }
+            }
+            other => {
+                tracing::error!("rebalance failed: {other:?}");
+                consumer.unassign()
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!("applying a rebalance: {e}");
+            self.telemetry.error(crate::telemetry::component::SOURCE, "kafka");
+        }
+        self.assignment_changed.store(true, Ordering::SeqCst);
+    }
+}
