@@ -201,5 +201,15 @@ mod tests {
         c.output.zstd_level = 40;
         assert!(c.validate().unwrap_err().to_string().contains("output.zstd_level"));
         assert!(PipelineConfig::default().validate().unwrap_err().to_string().contains("source"));
+        let mut kafka = PipelineConfig::from_toml(
+            "[source]\nkind = \"kafka\"\nbrokers = \"b:1\"\ntopic = \"t\"\ngroup = \"g\"\nproperties = { \"enable.auto.commit\" = \"true\" }\n",
+        )
+        .unwrap();
+        let err = kafka.validate().unwrap_err().to_string();
+        assert!(err.contains("source.kafka.properties.enable.auto.commit"), "{err}");
+        if let Some(SourceConfig::Kafka(k)) = &mut kafka.source {
+            k.properties.clear();
+        }
+        assert!(kafka.validate().is_ok());
     }
 }
