@@ -142,8 +142,12 @@ pub fn print_summary(summary: &RunSummary, out: &Path, elapsed: Duration) -> Res
     }
     println!("{table}");
     println!("outputs:");
+    let out = std::fs::canonicalize(out).unwrap_or_else(|_| out.to_path_buf());
     for dir in ["conversations", "window_metrics", "dead_letter"] {
-        println!("  {}", out.join(dir).display());
+        let path = out.join(dir);
+        if path.exists() {
+            println!("  {}", path.display());
+        }
     }
     Ok(())
 }
