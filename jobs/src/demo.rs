@@ -94,7 +94,7 @@ pub fn main(args: DemoArgs) -> Result<()> {
 
     let started = Instant::now();
     execute(&config, Some(produced.records), "processing", args.keep_serving, |summary| {
-        report::print_summary(summary, &config.output.dir, started.elapsed())
+        report::print_summary(summary, &config, started.elapsed())
     })?;
     drop(cluster);
     Ok(())

@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
+use ticketpulse_pipeline::config::{DeadLetterTarget, PipelineConfig, SourceConfig};
 use ticketpulse_pipeline::metrics::quantile;
 use ticketpulse_pipeline::runtime::RunSummary;
 use ticketpulse_pipeline::sink::parquet::read_table;
@@ -95,7 +96,8 @@ fn secs(v: Option<f64>) -> String {
 }
 
 /// Prints the run's counts, the per-channel table and the output paths.
-pub fn print_summary(summary: &RunSummary, out: &Path, elapsed: Duration) -> Result<()> {
+pub fn print_summary(summary: &RunSummary, config: &PipelineConfig, elapsed: Duration) -> Result<()> {
+    let out = config.output.dir.as_path();
     let s = &summary.stats;
     let rate = s.records as f64 / elapsed.as_secs_f64().max(1e-9);
     println!(
@@ -148,6 +150,12 @@ pub fn print_summary(summary: &RunSummary, out: &Path, elapsed: Duration) -> Res
         if path.exists() {
             println!("  {}", path.display());
         }
+    }
+    if let Some(SourceConfig::Kafka(k)) = &config.source
+        && config.output.dead_letter == DeadLetterTarget::Auto
+    {
+        let topic = config.output.dead_letter_topic.clone().unwrap_or_else(|| format!("{}.dead-letter", k.topic));
+        println!("  dead letters: Kafka topic {topic} on {}", k.brokers);
     }
     Ok(())
 }

@@ -101,7 +101,7 @@ pub fn main(args: RunArgs) -> Result<()> {
     let config = resolve(&args)?;
     let started = Instant::now();
     execute(&config, None, "running", false, |summary| {
-        report::print_summary(summary, &config.output.dir, started.elapsed())
+        report::print_summary(summary, &config, started.elapsed())
     })
     .map(|_| ())
 }
