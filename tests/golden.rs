@@ -165,6 +165,21 @@ fn a_graceful_stop_on_stdin_saves_open_state_and_a_rerun_resumes_exactly() {
     assert!(stopped.status.success(), "{stdout}");
     assert!(stdout.contains("open state saved"), "{stdout}");
 
+    // a restart whose writer replays less than was already processed, then goes quiet, still
+    // stops promptly on SIGTERM (while skipping the processed lines)
+    let mut quiet = bin();
+    args(&mut quiet);
+    let mut child = quiet.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&text[..200]).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    run_ok(std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]));
+    let started = std::time::Instant::now();
+    let stopped = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert!(stopped.status.success() && started.elapsed() < std::time::Duration::from_secs(10));
+
     let mut second = bin();
     args(&mut second);
     let mut child = second.spawn().unwrap();

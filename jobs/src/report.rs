@@ -154,7 +154,8 @@ pub fn print_summary(summary: &RunSummary, config: &PipelineConfig, elapsed: Dur
     if let Some(SourceConfig::Kafka(k)) = &config.source
         && config.output.dead_letter == DeadLetterTarget::Auto
     {
-        let topic = config.output.dead_letter_topic.clone().unwrap_or_else(|| format!("{}.dead-letter", k.topic));
+        let topic =
+            config.output.dead_letter_topic.clone().unwrap_or_else(|| format!("{}.dead-letter", k.topic));
         println!("  dead letters: Kafka topic {topic} on {}", k.brokers);
     }
     Ok(())

@@ -165,9 +165,10 @@ async fn watch_signals(stop: StopSignal) {
             _ = term_recv => {}
         }
         if stop.is_stopping() {
+            // an immediate stop takes no checkpoint: a restart resumes from the last one
             eprintln!("stopping now, without a final checkpoint");
             stop.request_immediate();
-            return;
+            std::process::exit(130);
         }
         eprintln!("stopping: taking a final checkpoint (press Ctrl-C again to stop at once)");
         stop.request_graceful();

@@ -161,13 +161,15 @@ impl ConversationOperator {
         }
         let channel = event.channel.as_deref().map(|c| self.intern(c));
         let id: &str = &event.conversation_id;
-        if !self.open.contains_key(id) {
+        let created = !self.open.contains_key(id);
+        if created {
             let id: Arc<str> = Arc::from(id);
             self.open.insert(id.clone(), Conversation::new(id, event.ts_ms));
         }
         let unknown = self.unknown.clone();
         let Some(conv) = self.open.get_mut(id) else { return Applied::AlreadyEnded };
-        let before = conv.desired(&conv.channel(&unknown), windows);
+        let before =
+            if created { Default::default() } else { conv.desired(&conv.channel(&unknown), windows) };
         let channel_changed = conv.fold(event, channel);
         let current = conv.channel(&unknown);
         let mut refused = 0;

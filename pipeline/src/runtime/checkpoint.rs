@@ -23,9 +23,15 @@ use std::path::{Path, PathBuf};
 pub const CHECKPOINT_DIR: &str = "_checkpoints";
 const MAGIC: &[u8; 8] = b"TPCKPT01";
 
+/// Version of the serialised processor state; a checkpoint of another version is refused.
+pub const STATE_VERSION: u32 = 1;
+
 /// What a checkpoint records besides the state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// [`STATE_VERSION`] of the ticketpulse that wrote it (0: before versions existed).
+    #[serde(default)]
+    pub state_version: u32,
     /// Increasing id; also names the files of this checkpoint.
     pub id: u64,
     /// Wall-clock time of the commit, epoch ms.
@@ -148,6 +154,12 @@ impl CheckpointStore {
         let len = u64::from_le_bytes(len.try_into().map_err(|_| "bad header length")?) as usize;
         let (header, state) = rest.split_at_checked(len).ok_or("truncated manifest")?;
         let manifest: Manifest = serde_json::from_slice(header).map_err(|e| format!("manifest: {e}"))?;
+        if manifest.state_version != STATE_VERSION {
+            return Err(format!(
+                "its state is version {}, this ticketpulse reads version {STATE_VERSION}; use a new output directory",
+                manifest.state_version
+            ));
+        }
         Ok(Recovered { manifest, state: state.to_vec() })
     }
 
@@ -203,6 +215,7 @@ mod tests {
 
     fn manifest(id: u64, pending: Vec<PendingFile>) -> Manifest {
         Manifest {
+            state_version: STATE_VERSION,
             id,
             created_at_ms: 0,
             offsets: SourceOffsets::Kafka { topic: "t".into(), next: BTreeMap::from([(0, id as i64 * 10)]) },
@@ -242,6 +255,7 @@ mod tests {
         // checkpoint 1 committed, but the process died before renaming its files
         let committed = pending(dir.path(), "part-1");
         let m = manifest(1, vec![committed.clone()]);
+        assert_eq!(m.state_version, STATE_VERSION);
         let header = serde_json::to_vec(&m).unwrap();
         let mut bytes = MAGIC.to_vec();
         bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());

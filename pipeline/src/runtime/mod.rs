@@ -163,7 +163,14 @@ impl Driver<'_> {
         let id = self.store.next_id()?;
         let (pending, state) = self.processor.prepare(id)?;
         let created_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        let manifest = Manifest { id, created_at_ms, offsets: offsets.clone(), pending, drained };
+        let manifest = Manifest {
+            state_version: checkpoint::STATE_VERSION,
+            id,
+            created_at_ms,
+            offsets: offsets.clone(),
+            pending,
+            drained,
+        };
         self.store.commit(&manifest, &state)?;
         let t = &self.telemetry;
         for p in &manifest.pending {

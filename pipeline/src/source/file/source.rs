@@ -16,7 +16,9 @@ pub(super) fn run(path: &Path, cx: SourceContext) -> Result<()> {
     let (lines, bytes) = resume_point(&origin, cx.resume.as_ref())?;
     if origin == "-" {
         let mut input = StdinLines::spawn()?;
-        input.skip(lines).map_err(|e| Error::io("skipping already processed lines of", "stdin", e))?;
+        input
+            .skip(lines, &cx.stop)
+            .map_err(|e| Error::io("skipping already processed lines of", "stdin", e))?;
         return read_lines(input, &origin, (lines, bytes), &cx);
     }
     let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
@@ -80,16 +82,15 @@ impl StdinLines {
         Ok(StdinLines { rx })
     }
 
-    /// Discards `n` lines (already processed before a restart).
-    fn skip(&mut self, n: u64) -> std::io::Result<()> {
+    /// Discards `n` lines (already processed before a restart), giving up on a stop request.
+    fn skip(&mut self, n: u64, stop: &crate::source::StopSignal) -> std::io::Result<()> {
         let mut buf = Vec::new();
-        for _ in 0..n {
-            loop {
-                match self.next_line(&mut buf)? {
-                    NextLine::Line => break,
-                    NextLine::Waiting => continue,
-                    NextLine::End => return Ok(()),
-                }
+        let mut skipped = 0;
+        while skipped < n && !stop.is_stopping() {
+            match self.next_line(&mut buf)? {
+                NextLine::Line => skipped += 1,
+                NextLine::Waiting => {}
+                NextLine::End => break,
             }
         }
         Ok(())
@@ -160,7 +161,9 @@ pub(crate) fn read_lines(
                 false
             }
         };
-        if waiting || batch.len() >= MAX_BATCH {
+        // a steady trickle (never waiting, never filling a batch) is still flushed and checkpointed
+        let due = lines % 64 == 0 && last_barrier.elapsed() >= cx.checkpoint_interval;
+        if waiting || due || batch.len() >= MAX_BATCH {
             if !flush(cx, &mut batch) {
                 return Ok(());
             }

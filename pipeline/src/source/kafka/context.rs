@@ -84,11 +84,13 @@ impl ConsumerContext for SourceClientContext {
                 if cooperative { consumer.incremental_assign(tpl) } else { consumer.assign(tpl) }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                if cooperative {
-                    consumer.incremental_unassign(tpl)
-                } else {
-                    consumer.unassign()
+                // another member may own them next; if they come back, start from the group's offsets
+                if let Ok(mut positions) = self.positions.lock() {
+                    for e in tpl.elements_for_topic(&self.topic) {
+                        positions.remove(&e.partition());
+                    }
                 }
+                if cooperative { consumer.incremental_unassign(tpl) } else { consumer.unassign() }
             }
             other => {
                 tracing::error!("rebalance failed: {other:?}");

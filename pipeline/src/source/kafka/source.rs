@@ -32,13 +32,16 @@ impl KafkaCommitter {
 impl OffsetCommitter for KafkaCommitter {
     fn commit(&self, offsets: &SourceOffsets) -> Result<()> {
         let SourceOffsets::Kafka { next, .. } = offsets else { return Ok(()) };
-        if next.is_empty() {
-            return Ok(());
-        }
+        // only partitions this member owns: the broker would accept others and move them back
+        let owned = self.consumer.assignment().map_err(|e| Error::kafka("reading the assignment", e))?;
+        let owned: Vec<i32> = owned.elements_for_topic(&self.topic).iter().map(|e| e.partition()).collect();
         let mut tpl = TopicPartitionList::new();
-        for (&p, &o) in next {
+        for (&p, &o) in next.iter().filter(|(p, _)| owned.contains(p)) {
             tpl.add_partition_offset(&self.topic, p, Offset::Offset(o))
                 .map_err(|e| Error::kafka("building the commit list", e))?;
+        }
+        if tpl.count() == 0 {
+            return Ok(());
         }
         self.consumer.commit(&tpl, CommitMode::Sync).map_err(|e| Error::kafka("committing offsets", e))
     }
