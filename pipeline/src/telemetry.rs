@@ -30,8 +30,9 @@ pub mod component {
     /// Every component, for pre-registering label values.
     pub const ALL: [&str; 7] = [SOURCE, DECODE, DEDUP, CONVERSATION, WINDOW, SINK_PARQUET, SINK_DEAD_LETTER];
 
-    /// The errors each component can report (`error` label values), pre-registered at zero.
-    pub const ERRORS: [(&str, &str); 8] = [
+    /// The errors each component can report (`error` label values), pre-registered at zero;
+    /// the decoder's are the invalid-record reasons.
+    pub const ERRORS: [(&str, &str); 7] = [
         (SOURCE, "kafka"),
         (SOURCE, "offset_commit"),
         (DEDUP, "duplicate"),
@@ -39,7 +40,6 @@ pub mod component {
         (WINDOW, "closed_window"),
         (SINK_PARQUET, "write"),
         (SINK_DEAD_LETTER, "write"),
-        (DECODE, "not_json"),
     ];
 }
 

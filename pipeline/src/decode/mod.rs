@@ -253,18 +253,18 @@ fn timestamp(v: Option<Loose<'_>>) -> Result<i64, Invalid> {
 fn raw_timestamp(v: Option<Loose<'_>>) -> Result<i64, Invalid> {
     match v {
         None | Some(Loose::Null) => Err(Invalid::new(InvalidReason::MissingField, "field `ts` is required")),
-        Some(Loose::Int(ms)) => Ok(ms),
-        Some(Loose::Float(f)) if Loose::Float(f).as_integer().is_some() => Ok(f as i64),
         Some(Loose::Str(s)) => parse_rfc3339_ms(&s).ok_or_else(|| {
             Invalid::new(
                 InvalidReason::BadTimestamp,
                 format!("field `ts`: {s:?} is not RFC 3339 with an offset nor epoch milliseconds"),
             )
         }),
-        Some(other @ Loose::Float(_)) => Err(Invalid::new(
-            InvalidReason::BadTimestamp,
-            format!("field `ts`: expected integer epoch milliseconds, got {}", other.type_name()),
-        )),
+        Some(n @ (Loose::Int(_) | Loose::Float(_))) => n.as_integer().ok_or_else(|| {
+            Invalid::new(
+                InvalidReason::BadTimestamp,
+                format!("field `ts`: expected integer epoch milliseconds, got {}", n.type_name()),
+            )
+        }),
         Some(other) => Err(wrong_type("ts", "an RFC 3339 string or integer epoch milliseconds", &other)),
     }
 }

@@ -5,6 +5,7 @@
 
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use xxhash_rust::xxh3::xxh3_128;
@@ -62,10 +63,10 @@ impl Dedup {
     /// True when `event_id` is new (and remembers it); false for a duplicate.
     pub fn insert(&mut self, event_id: &str, ts_ms: i64) -> bool {
         let key = xxh3_128(event_id.as_bytes());
-        if self.seen.contains_key(&key) {
-            return false;
-        }
-        self.seen.insert(key, ts_ms);
+        match self.seen.entry(key) {
+            Entry::Occupied(_) => return false,
+            Entry::Vacant(slot) => slot.insert(ts_ms),
+        };
         self.buckets.entry(ts_ms.div_euclid(BUCKET_MS)).or_default().push(key);
         true
     }

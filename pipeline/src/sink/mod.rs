@@ -26,7 +26,7 @@ pub struct PendingFile {
 impl PendingFile {
     /// A pending file at `path` (relative), written as `path.tmp`.
     pub fn new(table: &str, path: String, rows: u64) -> Self {
-        PendingFile { table: table.to_string(), tmp: format!("{path}.tmp"), path, rows }
+        PendingFile { table: table.to_string(), tmp: format!("{path}{TMP_SUFFIX}"), path, rows }
     }
 }
 

@@ -51,18 +51,18 @@ impl KafkaSourceConfig {
 
     /// The consumer settings: ours first, then the user's properties.
     fn consumer_config(&self) -> rdkafka::ClientConfig {
-        let mut c = rdkafka::ClientConfig::new();
-        c.set("bootstrap.servers", &self.brokers)
-            .set("group.id", &self.group)
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("enable.partition.eof", "false")
-            .set("statistics.interval.ms", "1000");
-        for (k, v) in &self.properties {
-            c.set(k, v);
-        }
-        c
+        let ours = [
+            ("group.id", self.group.as_str()),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+            ("auto.offset.reset", "earliest"),
+            ("enable.partition.eof", "false"),
+            ("statistics.interval.ms", "1000"),
+        ];
+        let mut properties: BTreeMap<String, String> =
+            ours.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        properties.extend(self.properties.clone());
+        crate::kafka::client_config(&self.brokers, &properties)
     }
 
     /// Creates the consumer, subscribes, and starts reading on a thread of its own.
