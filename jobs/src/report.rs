@@ -5,7 +5,7 @@ use anyhow::Result;
 use arrow::array::{Array, Float64Array, StringArray};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 use ticketpulse_pipeline::config::{DeadLetterTarget, PipelineConfig, SourceConfig};
@@ -34,10 +34,10 @@ pub fn bar(total: Option<u64>, what: &str) -> ProgressBar {
     bar
 }
 
-/// Per-channel figures of the written conversations.
+/// Per-channel figures of the written conversations (latest revision of each).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ChannelFigures {
-    /// Conversation rows.
+    /// Conversations.
     pub conversations: u64,
     /// Median first response time, seconds.
     pub frt_p50: Option<f64>,
@@ -45,50 +45,86 @@ pub struct ChannelFigures {
     pub frt_p90: Option<f64>,
     /// Median first human response time, seconds.
     pub fhrt_p50: Option<f64>,
+    /// Share resolved.
+    pub resolved: Option<f64>,
+    /// Share bot contained.
+    pub bot_contained: Option<f64>,
 }
 
-/// Reads the `conversations` table under `out` and computes per-channel figures.
+/// The latest revision of one conversation.
+#[derive(Default)]
+struct Latest {
+    revision: u32,
+    channel: String,
+    frt: Option<f64>,
+    fhrt: Option<f64>,
+    resolved: bool,
+    bot_contained: bool,
+}
+
+fn column<'a, T: 'static>(batch: &'a arrow::record_batch::RecordBatch, name: &str) -> Result<&'a T> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<T>())
+        .ok_or_else(|| anyhow::anyhow!("conversations table lacks a {name} column of the expected type"))
+}
+
+/// Reads the `conversations` table under `out`, keeps the latest revision of each conversation
+/// and computes per-channel figures.
 pub fn channel_figures(out: &Path) -> Result<BTreeMap<String, ChannelFigures>> {
-    let mut values: BTreeMap<String, (u64, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    use arrow::array::{BooleanArray, UInt32Array};
+    let mut latest: HashMap<String, Latest> = HashMap::new();
     for batch in read_table(out, OutputTable::Conversations)? {
-        let col = |name: &str| batch.column_by_name(name).cloned();
-        let (Some(ch), Some(frt), Some(fhrt)) =
-            (col("channel"), col("first_response_s"), col("first_human_response_s"))
-        else {
-            anyhow::bail!("conversations table lacks channel/first_response_s/first_human_response_s");
-        };
-        let ch = ch
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .cloned()
-            .ok_or_else(|| anyhow::anyhow!("channel type"))?;
-        let f64s = |a: &dyn Array| a.as_any().downcast_ref::<Float64Array>().cloned();
-        let (Some(frt), Some(fhrt)) = (f64s(frt.as_ref()), f64s(fhrt.as_ref())) else {
-            anyhow::bail!("response-time columns are not Float64");
-        };
+        let id = column::<StringArray>(&batch, "conversation_id")?;
+        let revision = column::<UInt32Array>(&batch, "revision")?;
+        let ch = column::<StringArray>(&batch, "channel")?;
+        let frt = column::<Float64Array>(&batch, "first_response_s")?;
+        let fhrt = column::<Float64Array>(&batch, "first_human_response_s")?;
+        let resolved = column::<BooleanArray>(&batch, "resolved")?;
+        let contained = column::<BooleanArray>(&batch, "bot_contained")?;
+        let opt = |a: &Float64Array, i: usize| a.is_valid(i).then(|| a.value(i));
         for i in 0..batch.num_rows() {
-            let entry = values.entry(ch.value(i).to_string()).or_default();
-            entry.0 += 1;
-            if frt.is_valid(i) {
-                entry.1.push(frt.value(i));
-            }
-            if fhrt.is_valid(i) {
-                entry.2.push(fhrt.value(i));
+            let entry = latest.entry(id.value(i).to_string()).or_default();
+            if revision.value(i) > entry.revision {
+                *entry = Latest {
+                    revision: revision.value(i),
+                    channel: ch.value(i).to_string(),
+                    frt: opt(frt, i),
+                    fhrt: opt(fhrt, i),
+                    resolved: resolved.value(i),
+                    bot_contained: contained.value(i),
+                };
             }
         }
     }
-    Ok(values
+    let mut by_channel: BTreeMap<String, Vec<Latest>> = BTreeMap::new();
+    for l in latest.into_values() {
+        by_channel.entry(l.channel.clone()).or_default().push(l);
+    }
+    Ok(by_channel
         .into_iter()
-        .map(|(ch, (n, mut frt, mut fhrt))| {
+        .map(|(ch, rows)| {
+            let mut frt: Vec<f64> = rows.iter().filter_map(|r| r.frt).collect();
+            let mut fhrt: Vec<f64> = rows.iter().filter_map(|r| r.fhrt).collect();
+            let n = rows.len() as u64;
+            let share = |f: fn(&Latest) -> bool| {
+                (n > 0).then(|| rows.iter().filter(|r| f(r)).count() as f64 / n as f64)
+            };
             let figures = ChannelFigures {
                 conversations: n,
                 frt_p50: quantile(&mut frt, 0.5),
                 frt_p90: quantile(&mut frt, 0.9),
                 fhrt_p50: quantile(&mut fhrt, 0.5),
+                resolved: share(|r| r.resolved),
+                bot_contained: share(|r| r.bot_contained),
             };
             (ch, figures)
         })
         .collect())
+}
+
+fn percent(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |s| format!("{:.1}%", s * 100.0))
 }
 
 fn secs(v: Option<f64>) -> String {
@@ -119,9 +155,10 @@ pub fn print_summary(summary: &RunSummary, config: &PipelineConfig, elapsed: Dur
         );
     }
     println!(
-        "wrote {} conversation rows and {} window rows in {} checkpoints{}",
+        "wrote {} conversation rows and {} window rows ({} corrections) in {} checkpoints{}",
         s.conversation_rows,
         s.window_rows,
+        s.corrected_windows,
         summary.checkpoints,
         if summary.drained { " (input complete)" } else { " (open state saved for the next run)" }
     );
@@ -132,6 +169,8 @@ pub fn print_summary(summary: &RunSummary, config: &PipelineConfig, elapsed: Dur
         "first response p50 (s)",
         "first response p90 (s)",
         "first human response p50 (s)",
+        "resolved",
+        "bot contained",
     ]);
     for (ch, f) in channel_figures(out)? {
         table.add_row(vec![
@@ -140,6 +179,8 @@ pub fn print_summary(summary: &RunSummary, config: &PipelineConfig, elapsed: Dur
             secs(f.frt_p50),
             secs(f.frt_p90),
             secs(f.fhrt_p50),
+            percent(f.resolved),
+            percent(f.bot_contained),
         ]);
     }
     println!("{table}");

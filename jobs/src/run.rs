@@ -36,6 +36,9 @@ pub struct RunArgs {
     /// How far behind the watermark an event still counts in its window [default: 5m].
     #[arg(long, value_name = "DUR", value_parser = settings::duration)]
     pub allowed_lateness: Option<Duration>,
+    /// Event time without any event after which a conversation is closed and its state evicted [default: 24h].
+    #[arg(long, value_name = "DUR", value_parser = settings::duration)]
+    pub idle_timeout: Option<Duration>,
     /// Tumbling window width [default: 1m].
     #[arg(long, value_name = "DUR", value_parser = settings::duration)]
     pub window: Option<Duration>,
@@ -88,6 +91,9 @@ pub fn resolve(args: &RunArgs) -> Result<PipelineConfig> {
     }
     if let Some(d) = args.window {
         config.time.window = d;
+    }
+    if let Some(d) = args.idle_timeout {
+        config.conversation.idle_timeout = d;
     }
     if let Some(d) = args.checkpoint_interval {
         config.checkpoint.interval = d;

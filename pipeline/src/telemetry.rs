@@ -7,8 +7,8 @@
 //! table row for row) or when a conversation row is written.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// The stages that report events in, events out and errors.
@@ -49,6 +49,15 @@ pub const RESPONSE_BUCKETS: [f64; 16] = [
     86400.0,
 ];
 
+/// Bucket bounds (seconds) for resolution-time histograms: from a minute to two weeks.
+pub const RESOLUTION_BUCKETS: [f64; 14] = [
+    60.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 43200.0, 86400.0, 172800.0, 345600.0,
+    604800.0, 1209600.0,
+];
+
+/// Labels of the recent-window gauges: the group, each empty when it does not apply.
+pub const WINDOW_GROUP_LABELS: [&str; 2] = ["channel", "tier"];
+
 /// Handles to every metric, registered in one [`Registry`].
 #[derive(Clone)]
 pub struct Telemetry {
@@ -63,6 +72,30 @@ pub struct Telemetry {
     pub first_response: HistogramVec,
     /// `ticketpulse_first_human_response_seconds{channel}`
     pub first_human_response: HistogramVec,
+    /// `ticketpulse_reply_seconds{channel}`
+    pub reply: HistogramVec,
+    /// `ticketpulse_resolution_seconds{channel}`: start to first resolution.
+    pub resolution: HistogramVec,
+    /// `ticketpulse_conversations_resolved_total{channel}`: first resolutions.
+    pub resolved: IntCounterVec,
+    /// `ticketpulse_conversations_bot_contained_total{channel}`
+    pub bot_contained: IntCounterVec,
+    /// `ticketpulse_escalations_total{channel,tier}`: first handoffs past the bot (tier 2) and to an expert (tier 3).
+    pub escalations: IntCounterVec,
+    /// `ticketpulse_conversations_reopened_total{channel}`: `reopened` events.
+    pub reopened: IntCounterVec,
+    /// `ticketpulse_csat_ratings_total{channel,satisfied}`
+    pub csat_ratings: IntCounterVec,
+    /// `ticketpulse_window_count{measure,channel,tier}`: counts of the latest tumbling window.
+    pub window_count: GaugeVec,
+    /// `ticketpulse_window_seconds{measure,quantile,channel,tier}`: duration quantiles of the latest tumbling window.
+    pub window_seconds: GaugeVec,
+    /// `ticketpulse_window_ratio{ratio,channel,tier}`: rates of the latest tumbling window.
+    pub window_ratio: GaugeVec,
+    /// `ticketpulse_window_end_timestamp_seconds{channel,tier}`: end of the window the gauges show.
+    pub window_end: GaugeVec,
+    /// `ticketpulse_window_corrections_total`: window rows re-emitted because late data changed them.
+    pub window_corrections: IntCounter,
     /// `ticketpulse_component_received_events_total{component}`
     pub received: IntCounterVec,
     /// `ticketpulse_component_sent_events_total{component}`
@@ -119,8 +152,24 @@ fn gauge(r: &Registry, name: &str, help: &str) -> prometheus::Result<IntGauge> {
     Ok(m)
 }
 
+fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<GaugeVec> {
+    let m = GaugeVec::new(Opts::new(name, help), labels)?;
+    r.register(Box::new(m.clone()))?;
+    Ok(m)
+}
+
 fn histogram_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<HistogramVec> {
-    let m = HistogramVec::new(HistogramOpts::new(name, help).buckets(RESPONSE_BUCKETS.to_vec()), labels)?;
+    buckets_vec(r, name, help, labels, &RESPONSE_BUCKETS)
+}
+
+fn buckets_vec(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: &[f64],
+) -> prometheus::Result<HistogramVec> {
+    let m = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets.to_vec()), labels)?;
     r.register(Box::new(m.clone()))?;
     Ok(m)
 }
@@ -172,6 +221,77 @@ impl Telemetry {
                 "ticketpulse_first_human_response_seconds",
                 "First human response time (handoff to first agent/expert message).",
                 &["channel"],
+            )?,
+            reply: histogram_vec(
+                &r,
+                "ticketpulse_reply_seconds",
+                "Reply time (a customer turn to the next bot/agent/expert message).",
+                &["channel"],
+            )?,
+            resolution: buckets_vec(
+                &r,
+                "ticketpulse_resolution_seconds",
+                "First resolution time (start to first resolved).",
+                &["channel"],
+                &RESOLUTION_BUCKETS,
+            )?,
+            resolved: counter_vec(
+                &r,
+                "ticketpulse_conversations_resolved_total",
+                "Conversations resolved for the first time, counted when their window closes.",
+                &["channel"],
+            )?,
+            bot_contained: counter_vec(
+                &r,
+                "ticketpulse_conversations_bot_contained_total",
+                "Resolutions with no handoff and no human message.",
+                &["channel"],
+            )?,
+            escalations: counter_vec(
+                &r,
+                "ticketpulse_escalations_total",
+                "First handoffs past the bot (tier 2) and first handoffs to an expert (tier 3).",
+                &["channel", "tier"],
+            )?,
+            reopened: counter_vec(
+                &r,
+                "ticketpulse_conversations_reopened_total",
+                "Reopened events.",
+                &["channel"],
+            )?,
+            csat_ratings: counter_vec(
+                &r,
+                "ticketpulse_csat_ratings_total",
+                "CSAT ratings; satisfied = rating 4 or 5.",
+                &["channel", "satisfied"],
+            )?,
+            window_count: gauge_vec(
+                &r,
+                "ticketpulse_window_count",
+                "Counts of the latest closed tumbling window (moves when late data corrects it).",
+                &["measure", "channel", "tier"],
+            )?,
+            window_seconds: gauge_vec(
+                &r,
+                "ticketpulse_window_seconds",
+                "Duration quantiles of the latest closed tumbling window (sketch, 1% relative error).",
+                &["measure", "quantile", "channel", "tier"],
+            )?,
+            window_ratio: gauge_vec(
+                &r,
+                "ticketpulse_window_ratio",
+                "Rates of the latest closed tumbling window, 0..1.",
+                &["ratio", "channel", "tier"],
+            )?,
+            window_end: gauge_vec(
+                &r,
+                "ticketpulse_window_end_timestamp_seconds",
+                "End of the tumbling window the window gauges show.",
+                &WINDOW_GROUP_LABELS,
+            )?,
+            window_corrections: counter(
+                "ticketpulse_window_corrections_total",
+                "Window rows emitted again because late data changed them.",
             )?,
             received: counter_vec(
                 &r,

@@ -12,9 +12,9 @@ use std::sync::{Arc, OnceLock};
 /// An output table: its name (also its folder under the output directory) and its schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Table {
-    /// One row per conversation, written when the conversation ends.
+    /// One row per conversation revision, written when it settles or its state is evicted.
     Conversations,
-    /// One row per (tumbling window, channel), written when the window closes.
+    /// One row per (window, group, revision), written when the window closes and when late data corrects it.
     WindowMetrics,
 }
 
@@ -47,97 +47,168 @@ fn field(name: &str, data_type: DataType, nullable: bool, doc: &str) -> Field {
     Field::new(name, data_type, nullable).with_metadata([("doc".to_string(), doc.to_string())].into())
 }
 
-/// Schema of `conversations`: one row per conversation.
+/// Schema of `conversations`: one row per conversation revision (analysts take the latest
+/// `revision` of each `conversation_id`).
 pub fn conversations_schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
     SCHEMA
         .get_or_init(|| {
-            Arc::new(Schema::new(vec![
-                field("conversation_id", DataType::Utf8, false, "the conversation (ticket) id"),
-                field("channel", DataType::Utf8, false, "entry channel; `unknown` when no event named one"),
-                field("customer_id", DataType::Utf8, true, "customer, from the first event that names one"),
-                field("started_at", ts(), false, "event time of the earliest event of the conversation"),
-                field("last_event_at", ts(), false, "event time of the latest event"),
-                field(
-                    "end_reason",
-                    DataType::Utf8,
+            use DataType::{Boolean, Float64, UInt8, UInt32, Utf8};
+            let reasons = DataType::List(Arc::new(Field::new("item", Utf8, true)));
+            let columns: Vec<(&str, DataType, bool, &str)> = vec![
+                ("conversation_id", Utf8, false, "the conversation (ticket) id"),
+                (
+                    "revision",
+                    UInt32,
                     false,
-                    "why the row was written: closed | idle_timeout | end_of_input",
+                    "1 for the first row of the conversation, then +1 per later row; take the latest",
                 ),
-                field("events", DataType::UInt32, false, "valid, non-duplicate events"),
-                field("messages", DataType::UInt32, false, "messages of any role"),
-                field("customer_messages", DataType::UInt32, false, "messages by the customer"),
-                field("max_tier", DataType::UInt8, false, "highest tier reached: 1 bot, 2 agent, 3 expert"),
-                field("first_customer_message_at", ts(), true, "earliest customer message"),
-                field("first_response_at", ts(), true, "earliest bot, agent or expert message"),
-                field(
+                (
+                    "channel",
+                    Utf8,
+                    false,
+                    "entry channel, from the earliest event naming one; `unknown` if none does",
+                ),
+                ("team", Utf8, true, "team, from the earliest event naming one"),
+                ("customer_id", Utf8, true, "customer, from the earliest event naming one"),
+                ("agent_id", Utf8, true, "agent or expert named on the earliest human message naming one"),
+                ("status", Utf8, false, "after the latest event: open | resolved | closed"),
+                (
+                    "end_reason",
+                    Utf8,
+                    false,
+                    "why this revision was written: resolved | closed | idle_timeout | end_of_input",
+                ),
+                ("started_at", ts(), false, "event time of the earliest event of the conversation"),
+                ("last_event_at", ts(), false, "event time of the latest event"),
+                ("events", UInt32, false, "valid, non-duplicate events"),
+                ("messages", UInt32, false, "messages of any role"),
+                ("customer_messages", UInt32, false, "messages by the customer"),
+                ("bot_messages", UInt32, false, "messages by the bot"),
+                ("agent_messages", UInt32, false, "messages by agents"),
+                ("expert_messages", UInt32, false, "messages by experts"),
+                ("system_messages", UInt32, false, "system messages (never a turn or a reply)"),
+                ("first_customer_message_at", ts(), true, "earliest customer message"),
+                ("first_response_at", ts(), true, "earliest bot, agent or expert message"),
+                (
                     "first_response_s",
-                    DataType::Float64,
+                    Float64,
                     true,
-                    "first response time: first customer message (or start, if a reply came first) to first response",
+                    "first customer message (or start, if a reply came first) to first response",
                 ),
-                field("first_handoff_at", ts(), true, "earliest handoff"),
-                field("first_human_response_at", ts(), true, "first agent or expert message at or after human start"),
-                field(
+                ("first_handoff_at", ts(), true, "earliest handoff"),
+                (
+                    "first_human_response_at",
+                    ts(),
+                    true,
+                    "first agent or expert message at or after the human start",
+                ),
+                (
                     "first_human_response_s",
-                    DataType::Float64,
+                    Float64,
                     true,
-                    "first human response time: first handoff (or start, if a human replied without one) to first human message",
+                    "first handoff (or start, if a human replied without one) to first human message",
                 ),
-            ]))
+                ("replies", UInt32, false, "answered customer turns"),
+                (
+                    "reply_mean_s",
+                    Float64,
+                    true,
+                    "mean reply time: customer turn to the next bot/agent/expert message",
+                ),
+                ("reply_p50_s", Float64, true, "median reply time"),
+                ("reply_max_s", Float64, true, "longest reply time"),
+                ("waiting_since", ts(), true, "start of a customer turn still waiting for a reply"),
+                ("handoffs", UInt32, false, "handoff events"),
+                ("max_tier", UInt8, false, "highest tier reached: 1 bot, 2 agent, 3 expert"),
+                ("handoff_reasons", reasons, false, "distinct handoff reasons, sorted"),
+                ("resolved", Boolean, false, "resolved at least once"),
+                ("first_resolved_at", ts(), true, "earliest resolved event"),
+                ("first_resolution_s", Float64, true, "start to the first resolved"),
+                ("full_resolution_s", Float64, true, "start to the latest resolved"),
+                ("reopens", UInt32, false, "reopened events"),
+                ("bot_contained", Boolean, false, "resolved with no handoff and no human message"),
+                ("one_touch", Boolean, false, "resolved with at most one human message"),
+                ("csat_rating", UInt8, true, "the latest CSAT rating, 1..5"),
+            ];
+            Arc::new(Schema::new(
+                columns.into_iter().map(|(n, t, null, doc)| field(n, t, null, doc)).collect::<Vec<_>>(),
+            ))
         })
         .clone()
 }
 
-/// Schema of `window_metrics`: one row per tumbling window and channel that saw any activity.
+/// Schema of `window_metrics`: one row per window, group and revision that saw any activity.
+/// A row is grouped by one `dimension`; the other group columns are null.
 pub fn window_metrics_schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
     SCHEMA
         .get_or_init(|| {
-            Arc::new(Schema::new(vec![
-                field("window_start", ts(), false, "inclusive start of the tumbling window"),
-                field("window_end", ts(), false, "exclusive end of the tumbling window"),
-                field("channel", DataType::Utf8, false, "entry channel of the conversations"),
-                field(
-                    "conversations_started",
-                    DataType::UInt64,
-                    false,
-                    "conversations whose start is in the window",
-                ),
-                field("messages", DataType::UInt64, false, "messages whose event time is in the window"),
-                field(
+            use DataType::{Float64, UInt8, UInt32, UInt64, Utf8};
+            let mut columns: Vec<(String, DataType, bool, String)> = Vec::new();
+            let mut col = |n: &str, t: DataType, null: bool, doc: &str| {
+                columns.push((n.to_string(), t, null, doc.to_string()));
+            };
+            col("window_kind", Utf8, false, "tumbling | hopping");
+            col("window_start", ts(), false, "inclusive start of the window");
+            col("window_end", ts(), false, "exclusive end of the window");
+            col("dimension", Utf8, false, "what the row is grouped by: channel | team | tier");
+            col("channel", Utf8, true, "the channel, on rows grouped by channel");
+            col("team", Utf8, true, "the team, on rows grouped by team");
+            col("tier", UInt8, true, "highest tier the conversations reached, on rows grouped by tier");
+            col(
+                "revision",
+                UInt32,
+                false,
+                "1 when the window closed, +1 per correction by late data; take the latest",
+            );
+            col("conversations_started", UInt64, false, "conversations whose start is in the window");
+            col("messages", UInt64, false, "messages whose event time is in the window");
+            let durations = [
+                (
+                    "first_response",
                     "first_responses",
-                    DataType::UInt64,
-                    false,
                     "first responses whose responding message is in the window",
                 ),
-                field("first_response_p50_s", DataType::Float64, true, "median first response time, seconds"),
-                field(
-                    "first_response_p90_s",
-                    DataType::Float64,
-                    true,
-                    "90th percentile, linear interpolation",
-                ),
-                field(
-                    "first_response_p99_s",
-                    DataType::Float64,
-                    true,
-                    "99th percentile, linear interpolation",
-                ),
-                field(
+                (
+                    "first_human_response",
                     "first_human_responses",
-                    DataType::UInt64,
-                    false,
-                    "first human responses whose message is in the window",
+                    "first human responses whose human message is in the window",
                 ),
-                field(
-                    "first_human_response_p50_s",
-                    DataType::Float64,
-                    true,
-                    "median first human response time",
+                ("reply", "replies", "replies (to a customer turn) in the window"),
+                (
+                    "resolution",
+                    "resolved",
+                    "first resolutions in the window; durations are start to first resolved",
                 ),
-                field("first_human_response_p90_s", DataType::Float64, true, "90th percentile"),
-            ]))
+            ];
+            for (name, count, doc) in durations {
+                col(count, UInt64, false, doc);
+                col(&format!("{name}_mean_s"), Float64, true, "exact mean, seconds");
+                for p in ["p50", "p90", "p99"] {
+                    col(
+                        &format!("{name}_{p}_s"),
+                        Float64,
+                        true,
+                        "quantile, seconds, within 1% (log-bucket sketch)",
+                    );
+                }
+            }
+            col("resolution_rate", Float64, true, "resolved / conversations_started");
+            col("bot_contained", UInt64, false, "first resolutions with no handoff and no human message");
+            col("bot_containment_rate", Float64, true, "bot_contained / resolved");
+            col("escalated_tier2", UInt64, false, "first handoffs past the bot in the window");
+            col("escalation_tier2_rate", Float64, true, "escalated_tier2 / conversations_started");
+            col("escalated_tier3", UInt64, false, "first handoffs to an expert in the window");
+            col("escalation_tier3_rate", Float64, true, "escalated_tier3 / conversations_started");
+            col("reopened", UInt64, false, "reopened events in the window");
+            col("reopen_rate", Float64, true, "reopened / resolved");
+            col("csat_ratings", UInt64, false, "CSAT ratings in the window");
+            col("csat_satisfied", UInt64, false, "ratings of 4 or 5");
+            col("csat_satisfied_share", Float64, true, "csat_satisfied / csat_ratings");
+            Arc::new(Schema::new(
+                columns.into_iter().map(|(n, t, null, doc)| field(&n, t, null, &doc)).collect::<Vec<_>>(),
+            ))
         })
         .clone()
 }

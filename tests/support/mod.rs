@@ -94,6 +94,37 @@ pub fn rows(out: &Path, table: Table) -> Vec<String> {
     rows
 }
 
+/// The latest revision of every conversation among rendered `conversations` rows, sorted by id.
+pub fn latest_conversations(rows: &[String]) -> Vec<String> {
+    let mut latest: std::collections::BTreeMap<String, (u32, String)> = Default::default();
+    for r in rows {
+        let revision: u32 = cell(r, "revision").parse().unwrap();
+        let entry = latest.entry(cell(r, "conversation_id").to_string()).or_insert((0, String::new()));
+        if revision > entry.0 {
+            *entry = (revision, r.clone());
+        }
+    }
+    latest.into_values().map(|(_, r)| r).collect()
+}
+
+/// The identity of a rendered `window_metrics` row without its revision.
+pub fn window_key(r: &str) -> String {
+    ["window_kind", "window_start", "dimension", "channel", "team", "tier"].map(|c| cell(r, c)).join("/")
+}
+
+/// The latest revision of every window among rendered `window_metrics` rows, sorted by key.
+pub fn latest_windows(rows: &[String]) -> Vec<String> {
+    let mut latest: std::collections::BTreeMap<String, (u32, String)> = Default::default();
+    for r in rows {
+        let revision: u32 = cell(r, "revision").parse().unwrap();
+        let entry = latest.entry(window_key(r)).or_insert((0, String::new()));
+        if revision > entry.0 {
+            *entry = (revision, r.clone());
+        }
+    }
+    latest.into_values().map(|(_, r)| r).collect()
+}
+
 /// The value of column `name` in a row rendered by [`rows`].
 pub fn cell<'a>(row: &'a str, name: &str) -> &'a str {
     row.split(" | ")

@@ -1,63 +1,67 @@
-//! The sessionizer: per-conversation lifecycle state, keyed by `conversation_id`, and the
-//! conversation facts it emits (one [`ConversationRow`] per conversation).
+//! The sessionizer: per-conversation lifecycle state, keyed by `conversation_id`, the
+//! conversation rows it writes and the window contributions it keeps in line with its facts.
 //!
-//! Definitions (the reference ones of the input contract):
-//! - *start*: the earliest event time of the conversation;
-//! - *first response time*: from the first customer message (or the start, if a reply came
-//!   before any customer message) to the first `bot`, `agent` or `expert` message;
-//! - *first human response time*: from the first `handoff` (or the start, if a human replied
-//!   without one) to the first `agent`/`expert` message at or after it;
-//! - *channel*: that of the earliest event naming one (`unknown` if none does).
+//! Every fact is recomputed from the conversation's sorted marks ([`marks`]) by the definitions
+//! of `docs/metrics.md` ([`facts`]), so results do not depend on arrival order. After each event
+//! the conversation's window [`crate::metrics::Item`]s before and after are compared and only the
+//! difference is applied (retracted, added) to the windows.
 //!
-//! Invariants: a conversation is written once, when the watermark passes (is beyond) its `closed` time plus
-//! the allowed lateness, or its last event plus the idle timeout plus the allowed lateness, or
-//! when the input is drained. Its id is then remembered for the dedup horizon, and events for it
-//! in that time are refused ([`Applied::AlreadyEnded`], dead-lettered by the runtime) instead of
-//! opening a second row. Durations are counted in the window of the message that ends them, a
-//! start in the window of the start, a message in its own window; these contributions move
-//! while their windows are open (see [`crate::metrics`]). A change aimed at a window that has
-//! already closed — a late event, or a handoff after a human already replied, which by the
-//! reference definition moves the human start — is not made: the window keeps what it emitted,
-//! the refusal is counted (`ticketpulse_component_errors_total{component="window",
-//! error="closed_window"}`), and the conversation row still carries the exact value.
+//! Rows and revisions. A conversation writes a row revision when it *settles* — its latest
+//! lifecycle event is `resolved` or `closed` and the watermark has passed that event plus the
+//! allowed lateness — if it changed since its last revision. Its state is kept until the
+//! watermark passes its last event plus the idle timeout plus the allowed lateness; then a final
+//! revision is written if anything changed (`idle_timeout`, or `closed`) and the state is
+//! evicted. So a reopen, or any late event, while the state is kept appends a new revision;
+//! analysts take the latest revision of each conversation. An event for an evicted conversation
+//! (within the dedup horizon) is refused ([`Applied::AlreadyEnded`], dead-lettered by the
+//! runtime) rather than starting a second conversation with the same id.
 
 mod config;
+mod facts;
+mod marks;
 mod state;
 #[cfg(test)]
 mod tests;
 
 pub use config::ConversationConfig;
+pub use facts::{Facts, Span, Status};
+pub use marks::{Kind, Mark};
 pub use state::{Conversation, EndReason, UNKNOWN_CHANNEL};
 
-use crate::metrics::WindowOperator;
+use crate::metrics::{Dimension, Group, Item, WindowOperator};
 use serde::{Deserialize, Serialize};
+use state::{Interned, Key};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use ticketpulse_schemas::{Event, EventKind};
 
-/// One row of the `conversations` table.
+/// One revision of a conversation's row in the `conversations` table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConversationRow {
     /// The conversation id.
     pub conversation_id: Arc<str>,
+    /// 1 for the first row written, then one more per later row of the same conversation.
+    pub revision: u32,
     /// Entry channel.
     pub channel: Arc<str>,
-    /// Customer, if any event named one.
+    /// Team, from the earliest event naming one.
+    pub team: Option<Arc<str>>,
+    /// Customer, from the earliest event naming one.
     pub customer_id: Option<String>,
+    /// Agent or expert named on the earliest human message naming one.
+    pub agent_id: Option<String>,
+    /// Lifecycle state after the latest event.
+    pub status: Status,
+    /// Why this revision was written.
+    pub end_reason: EndReason,
     /// Earliest event time, epoch ms.
     pub started_at: i64,
     /// Latest event time, epoch ms.
     pub last_event_at: i64,
-    /// Why the row was written.
-    pub end_reason: EndReason,
     /// Valid, non-duplicate events.
     pub events: u32,
-    /// Messages of any role.
-    pub messages: u32,
-    /// Customer messages.
-    pub customer_messages: u32,
-    /// Highest tier reached (1 = bot only).
-    pub max_tier: u8,
+    /// Messages by role: customer, bot, agent, expert, system.
+    pub messages_by_role: [u32; 5],
     /// Earliest customer message.
     pub first_customer_message_at: Option<i64>,
     /// Earliest bot/agent/expert message.
@@ -70,21 +74,65 @@ pub struct ConversationRow {
     pub first_human_response_at: Option<i64>,
     /// First human response time, seconds.
     pub first_human_response_s: Option<f64>,
+    /// Answered customer turns.
+    pub replies: u32,
+    /// Mean reply time, seconds.
+    pub reply_mean_s: Option<f64>,
+    /// Median reply time, seconds.
+    pub reply_p50_s: Option<f64>,
+    /// Longest reply time, seconds.
+    pub reply_max_s: Option<f64>,
+    /// Start of a customer turn still waiting for a reply.
+    pub waiting_since: Option<i64>,
+    /// Handoffs.
+    pub handoffs: u32,
+    /// Highest tier reached (1 = bot only).
+    pub max_tier: u8,
+    /// Distinct handoff reasons, sorted.
+    pub handoff_reasons: Vec<String>,
+    /// Resolved at least once.
+    pub resolved: bool,
+    /// Earliest `resolved`.
+    pub first_resolved_at: Option<i64>,
+    /// Start to the first `resolved`, seconds.
+    pub first_resolution_s: Option<f64>,
+    /// Start to the latest `resolved`, seconds.
+    pub full_resolution_s: Option<f64>,
+    /// `reopened` events.
+    pub reopens: u32,
+    /// Resolved with no handoff and no human message.
+    pub bot_contained: bool,
+    /// Resolved with at most one human message.
+    pub one_touch: bool,
+    /// The latest CSAT rating.
+    pub csat_rating: Option<u8>,
+}
+
+impl ConversationRow {
+    /// Messages of any role.
+    pub fn messages(&self) -> u32 {
+        self.messages_by_role.iter().sum()
+    }
 }
 
 /// What happened to an event given to [`ConversationOperator::apply`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
-    /// Folded in; `refused_window_changes` changes aimed at closed windows were not made.
+    /// Folded in.
     Folded {
-        /// Window contributions that could not move because their window had closed.
+        /// Window contributions that could not be made because their window was past the
+        /// correction horizon.
         refused_window_changes: u32,
+        /// Emitted windows that were corrected.
+        corrected_windows: u32,
+        /// The conversation is already due (a late event for a settled conversation): fire now.
+        due: bool,
     },
-    /// The conversation's row was already written; the event was not applied.
+    /// The conversation's state was evicted; the event was not applied.
     AlreadyEnded,
 }
 
-/// The open conversations, their timers, and the recently ended ids.
+/// The open conversations, their timers, and the recently evicted ids.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConversationOperator {
     idle_timeout_ms: i64,
@@ -93,24 +141,42 @@ pub struct ConversationOperator {
     open: HashMap<Arc<str>, Conversation>,
     /// (deadline, id); an entry is stale when the conversation's `timer` differs.
     timers: BTreeSet<(i64, Arc<str>)>,
-    /// Ended ids -> when they may be forgotten (watermark), and that order.
+    /// Evicted ids -> when they may be forgotten (watermark), and that order.
     ended: HashMap<Arc<str>, i64>,
     ended_order: BTreeSet<(i64, Arc<str>)>,
     #[serde(skip)]
-    channels: HashMap<String, Arc<str>>,
+    strings: HashMap<String, Arc<str>>,
     #[serde(skip, default = "unknown_channel")]
     unknown: Arc<str>,
 }
 
-fn deadline(c: &Conversation, idle_timeout_ms: i64, lateness_ms: i64) -> i64 {
-    match c.closed_at {
-        Some(closed) => closed.saturating_add(lateness_ms),
-        None => c.last_event_at.saturating_add(idle_timeout_ms).saturating_add(lateness_ms),
-    }
-}
-
 fn unknown_channel() -> Arc<str> {
     Arc::from(UNKNOWN_CHANNEL)
+}
+
+/// The window groups of a key: its channel and its team (if any); the tier comes with each item.
+fn groups(key: &Key) -> Vec<Group> {
+    let mut g = Vec::with_capacity(2);
+    g.push((Dimension::Channel, key.channel.clone()));
+    if let Some(t) = &key.team {
+        g.push((Dimension::Team, t.clone()));
+    }
+    g
+}
+
+/// What applying a set of item changes did to the windows.
+#[derive(Default)]
+struct WindowChange {
+    refused: u32,
+    corrected: u32,
+}
+
+impl WindowChange {
+    fn apply(&mut self, windows: &mut WindowOperator, groups: &[Group], item: &Item, sign: i64) {
+        let a = windows.apply(groups, item, sign);
+        self.refused += a.refused;
+        self.corrected += a.corrected;
+    }
 }
 
 impl ConversationOperator {
@@ -124,7 +190,7 @@ impl ConversationOperator {
             timers: BTreeSet::new(),
             ended: HashMap::new(),
             ended_order: BTreeSet::new(),
-            channels: HashMap::new(),
+            strings: HashMap::new(),
             unknown: unknown_channel(),
         }
     }
@@ -139,60 +205,91 @@ impl ConversationOperator {
         self.open.len()
     }
 
-    fn intern(&mut self, channel: &str) -> Arc<str> {
-        if let Some(c) = self.channels.get(channel) {
-            return c.clone();
+    fn intern(&mut self, s: Option<&str>) -> Option<Arc<str>> {
+        let s = s?;
+        if let Some(c) = self.strings.get(s) {
+            return Some(c.clone());
         }
-        let c: Arc<str> = Arc::from(channel);
-        self.channels.insert(channel.to_string(), c.clone());
-        c
+        let c: Arc<str> = Arc::from(s);
+        self.strings.insert(s.to_string(), c.clone());
+        Some(c)
     }
 
-    /// When `c` is due: its `closed` time plus the lateness, else its last event plus the
-    /// idle timeout plus the lateness.
-    fn deadline(&self, c: &Conversation) -> i64 {
-        deadline(c, self.idle_timeout_ms, self.lateness_ms)
+    /// When the state is evicted: its last event plus the idle timeout plus the lateness.
+    fn evict_at(&self, f: &Facts) -> i64 {
+        f.last_event_at.saturating_add(self.idle_timeout_ms).saturating_add(self.lateness_ms)
     }
 
-    /// Folds `event` into its conversation and updates the window contributions.
-    pub fn apply(&mut self, event: &Event, windows: &mut WindowOperator) -> Applied {
+    /// When `c` is next due: settling (if changed), else eviction.
+    fn deadline(&self, c: &Conversation, f: &Facts) -> i64 {
+        let evict = self.evict_at(f);
+        match f.settled_at {
+            Some(s) if c.dirty => s.saturating_add(self.lateness_ms).min(evict),
+            _ => evict,
+        }
+    }
+
+    /// Folds `event` into its conversation and moves the window contributions accordingly.
+    pub fn apply(&mut self, event: &Event, windows: &mut WindowOperator, watermark: i64) -> Applied {
         if self.ended.contains_key(event.conversation_id.as_str()) {
             return Applied::AlreadyEnded;
         }
-        let channel = event.channel.as_deref().map(|c| self.intern(c));
+        let interned = Interned {
+            channel: self.intern(event.channel.as_deref()),
+            team: self.intern(event.team.as_deref()),
+            reason: match &event.kind {
+                EventKind::Handoff { reason, .. } => self.intern(reason.as_deref()),
+                _ => None,
+            },
+        };
         let id: &str = &event.conversation_id;
-        let created = !self.open.contains_key(id);
-        if created {
+        if !self.open.contains_key(id) {
             let id: Arc<str> = Arc::from(id);
-            self.open.insert(id.clone(), Conversation::new(id, event.ts_ms));
+            self.open.insert(id.clone(), Conversation::new(id));
         }
         let unknown = self.unknown.clone();
         let Some(conv) = self.open.get_mut(id) else { return Applied::AlreadyEnded };
-        let before =
-            if created { Default::default() } else { conv.desired(&conv.channel(&unknown), windows) };
-        let channel_changed = conv.fold(event, channel);
-        let current = conv.channel(&unknown);
-        let mut refused = 0;
-        if matches!(event.kind, EventKind::Message { .. })
-            && !conv.count_message(event.ts_ms, current.clone(), windows)
-        {
-            refused += 1;
+        let before = (!conv.marks.is_empty()).then(|| {
+            let f = conv.facts();
+            (conv.key(&unknown), f.items(&conv.marks))
+        });
+        conv.fold(event, interned);
+        let after = conv.facts();
+        let key = conv.key(&unknown);
+        let items = after.items(&conv.marks);
+        let mut change = WindowChange::default();
+        match before {
+            Some((old_key, old)) if old_key == key => {
+                let g = groups(&key);
+                diff(&old, &items, |item, sign| change.apply(windows, &g, item, sign));
+            }
+            before => {
+                if let Some((old_key, old)) = before {
+                    let g = groups(&old_key);
+                    old.iter().for_each(|i| change.apply(windows, &g, i, -1));
+                }
+                let g = groups(&key);
+                items.iter().for_each(|i| change.apply(windows, &g, i, 1));
+            }
         }
-        if channel_changed {
-            refused += conv.move_messages(&current, windows);
-        }
-        refused += conv.reconcile(&before, &current, windows);
+        let Some(conv) = self.open.get(id) else { return Applied::AlreadyEnded };
+        let deadline = self.deadline(conv, &after);
         let conv_id = conv.id.clone();
-        let registered = conv.timer;
-        let deadline = deadline(conv, self.idle_timeout_ms, self.lateness_ms);
-        if deadline < registered {
-            conv.timer = deadline;
+        if deadline < conv.timer {
+            if let Some(c) = self.open.get_mut(id) {
+                c.timer = deadline;
+            }
             self.timers.insert((deadline, conv_id));
         }
-        Applied::Folded { refused_window_changes: refused }
+        Applied::Folded {
+            refused_window_changes: change.refused,
+            corrected_windows: change.corrected,
+            due: deadline < watermark,
+        }
     }
 
-    /// Writes the conversations whose deadline the watermark has passed, in deadline order.
+    /// Writes the revisions and evicts the conversations that the watermark has made due, in
+    /// deadline order.
     pub fn fire(&mut self, watermark: i64) -> Vec<ConversationRow> {
         let mut rows = Vec::new();
         while let Some((deadline, id)) = self.timers.first().cloned() {
@@ -204,51 +301,66 @@ impl ConversationOperator {
             if conv.timer != deadline {
                 continue; // superseded by an earlier deadline
             }
-            let actual = self.deadline(conv);
-            if actual >= watermark {
-                if let Some(conv) = self.open.get_mut(&id) {
-                    conv.timer = actual;
-                }
-                self.timers.insert((actual, id));
+            let f = conv.facts();
+            let actual = self.deadline(conv, &f);
+            if actual < watermark && self.evict_at(&f) < watermark {
+                let reason = if f.closed_at.is_some() { EndReason::Closed } else { EndReason::IdleTimeout };
+                rows.extend(self.evict(&id, &f, reason, deadline));
                 continue;
             }
-            let reason = if conv.closed_at.is_some() { EndReason::Closed } else { EndReason::IdleTimeout };
-            rows.push(self.end(&id, reason, deadline));
+            let unknown = self.unknown.clone();
+            let mut next = actual;
+            if actual < watermark
+                && let Some(conv) = self.open.get_mut(&id)
+            {
+                let reason = if f.closed_at.is_some() { EndReason::Closed } else { EndReason::Resolved };
+                rows.push(conv.row(&f, reason, &unknown));
+                conv.revision += 1;
+                conv.dirty = false;
+                next = self.evict_at(&f);
+            }
+            if let Some(conv) = self.open.get_mut(&id) {
+                conv.timer = next;
+            }
+            self.timers.insert((next, id));
         }
         self.forget_ended(watermark);
         rows
     }
 
-    /// The input is complete: writes every open conversation (`closed` if it was closed,
-    /// `idle_timeout` if its idle time had passed by `max_event_time`, else `end_of_input`),
-    /// ordered by start and id.
+    /// The input is complete: writes a revision of every changed conversation (`closed` if it was
+    /// closed, `idle_timeout` if its idle time had passed by `max_event_time`, `resolved` if it is
+    /// resolved, else `end_of_input`), ordered by start and id, and evicts them all.
     pub fn drain(&mut self, max_event_time: i64) -> Vec<ConversationRow> {
         let mut ids: Vec<(i64, Arc<str>)> =
-            self.open.values().map(|c| (c.started_at, c.id.clone())).collect();
+            self.open.values().map(|c| (c.marks.first().map_or(0, |m| m.ts), c.id.clone())).collect();
         ids.sort();
         let mut rows = Vec::with_capacity(ids.len());
         for (_, id) in ids {
             let Some(conv) = self.open.get(&id) else { continue };
-            let reason = if conv.closed_at.is_some() {
+            let f = conv.facts();
+            let reason = if f.closed_at.is_some() {
                 EndReason::Closed
-            } else if conv.last_event_at.saturating_add(self.idle_timeout_ms) <= max_event_time {
+            } else if f.last_event_at.saturating_add(self.idle_timeout_ms) <= max_event_time {
                 EndReason::IdleTimeout
+            } else if f.status == Status::Resolved {
+                EndReason::Resolved
             } else {
                 EndReason::EndOfInput
             };
-            rows.push(self.end(&id, reason, max_event_time));
+            rows.extend(self.evict(&id, &f, reason, max_event_time));
         }
         self.timers.clear();
         rows
     }
 
-    fn end(&mut self, id: &Arc<str>, reason: EndReason, at: i64) -> ConversationRow {
-        let conv = self.open.remove(id);
-        let row = conv.map(|c| c.row(reason, &self.unknown));
+    /// Removes a conversation, remembering its id; its last revision if it changed.
+    fn evict(&mut self, id: &Arc<str>, f: &Facts, reason: EndReason, at: i64) -> Option<ConversationRow> {
+        let conv = self.open.remove(id)?;
         let forget_at = at.saturating_add(self.ended_horizon_ms);
         self.ended.insert(id.clone(), forget_at);
         self.ended_order.insert((forget_at, id.clone()));
-        row.unwrap_or_else(|| Conversation::new(id.clone(), at).row(reason, &self.unknown))
+        conv.dirty.then(|| conv.row(f, reason, &self.unknown))
     }
 
     fn forget_ended(&mut self, watermark: i64) {
@@ -258,6 +370,33 @@ impl ConversationOperator {
             }
             self.ended_order.pop_first();
             self.ended.remove(&id);
+        }
+    }
+}
+
+/// Calls `f(item, -1)` for items only in `old` and `f(item, 1)` for items only in `new` (both
+/// sorted; multiset difference).
+fn diff(old: &[Item], new: &[Item], mut f: impl FnMut(&Item, i64)) {
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) if a == b => {
+                i += 1;
+                j += 1;
+            }
+            (Some(a), Some(b)) if a < b => {
+                f(a, -1);
+                i += 1;
+            }
+            (Some(a), None) => {
+                f(a, -1);
+                i += 1;
+            }
+            (_, Some(b)) => {
+                f(b, 1);
+                j += 1;
+            }
+            (None, None) => break,
         }
     }
 }

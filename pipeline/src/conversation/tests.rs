@@ -1,5 +1,5 @@
 use super::*;
-use crate::metrics::WindowOperator;
+use crate::metrics::{Dimension, WindowOperator, WindowSpec};
 use ticketpulse_schemas::Role;
 
 fn ev(id: &str, conv: &str, ts_s: i64, kind: EventKind, channel: Option<&str>) -> Event {
@@ -22,13 +22,20 @@ fn msg(role: Role) -> EventKind {
 }
 
 fn op() -> (ConversationOperator, WindowOperator) {
-    (ConversationOperator::new(3_600_000, 60_000, 3_600_000), WindowOperator::new(60_000, 60_000))
+    (
+        ConversationOperator::new(3_600_000, 60_000, 3_600_000),
+        WindowOperator::new(vec![WindowSpec::tumbling(60_000)], 60_000, 3_600_000),
+    )
+}
+
+fn apply(c: &mut ConversationOperator, w: &mut WindowOperator, e: &Event) -> Applied {
+    c.apply(e, w, i64::MIN)
 }
 
 fn apply_all(events: &[Event]) -> Vec<ConversationRow> {
     let (mut c, mut w) = op();
     for e in events {
-        assert!(matches!(c.apply(e, &mut w), Applied::Folded { .. }));
+        assert!(matches!(apply(&mut c, &mut w, e), Applied::Folded { .. }));
     }
     c.drain(events.iter().map(|e| e.ts_ms).max().unwrap_or(0))
 }
@@ -39,7 +46,7 @@ fn first_response_and_first_human_response_by_the_reference_definitions() {
         ev("1", "c", 100, EventKind::ConversationStarted, Some("wechat")),
         ev("2", "c", 102, msg(Role::Customer), None),
         ev("3", "c", 104, msg(Role::Bot), None),
-        ev("4", "c", 195, EventKind::Handoff { tier: 2, reason: None }, None),
+        ev("4", "c", 195, EventKind::Handoff { tier: 2, reason: Some("customer_request".into()) }, None),
         ev("5", "c", 260, msg(Role::Agent), None),
         ev("6", "c", 300, EventKind::Closed, None),
     ]);
@@ -48,9 +55,11 @@ fn first_response_and_first_human_response_by_the_reference_definitions() {
     assert_eq!(&*r.channel, "wechat");
     assert_eq!(r.first_response_s, Some(2.0));
     assert_eq!(r.first_human_response_s, Some(65.0));
-    assert_eq!(r.max_tier, 2);
+    assert_eq!((r.max_tier, r.handoffs), (2, 1));
+    assert_eq!(r.handoff_reasons, vec!["customer_request".to_string()]);
     assert_eq!(r.end_reason, EndReason::Closed);
-    assert_eq!((r.events, r.messages, r.customer_messages), (6, 3, 1));
+    assert_eq!((r.events, r.messages(), r.messages_by_role), (6, 3, [1, 1, 1, 0, 0]));
+    assert_eq!((r.resolved, r.bot_contained, r.status), (false, false, Status::Closed));
 }
 
 #[test]
@@ -63,6 +72,32 @@ fn reply_before_any_customer_message_counts_from_the_start() {
     assert_eq!(rows[0].first_response_s, Some(15.0));
     assert_eq!(rows[0].first_human_response_s, Some(15.0), "human without handoff: from the start");
     assert_eq!(rows[0].end_reason, EndReason::EndOfInput);
+    assert_eq!(rows[0].waiting_since, Some(30_000), "the customer turn at 30 s is still waiting");
+    assert_eq!(rows[0].replies, 0);
+}
+
+#[test]
+fn reply_times_resolution_containment_one_touch_and_csat() {
+    let rows = apply_all(&[
+        ev("1", "c", 0, EventKind::ConversationStarted, Some("app")),
+        ev("2", "c", 10, msg(Role::Customer), None),
+        ev("3", "c", 12, msg(Role::Customer), None),
+        ev("4", "c", 20, msg(Role::Bot), None),
+        ev("5", "c", 30, msg(Role::System), None),
+        ev("6", "c", 40, msg(Role::Customer), None),
+        ev("7", "c", 44, msg(Role::Bot), None),
+        ev("8", "c", 50, EventKind::Resolved, None),
+        ev("9", "c", 60, EventKind::Csat { rating: 2 }, None),
+        ev("10", "c", 61, EventKind::Csat { rating: 5 }, None),
+    ]);
+    let r = &rows[0];
+    assert_eq!(r.replies, 2, "the second customer message joins the waiting turn");
+    assert_eq!((r.reply_mean_s, r.reply_p50_s, r.reply_max_s), (Some(7.0), Some(7.0), Some(10.0)));
+    assert_eq!((r.resolved, r.first_resolution_s, r.full_resolution_s), (true, Some(50.0), Some(50.0)));
+    assert!(r.bot_contained && r.one_touch);
+    assert_eq!(r.csat_rating, Some(5), "the latest rating counts");
+    assert_eq!((r.status, r.end_reason), (Status::Resolved, EndReason::Resolved));
+    assert_eq!(r.waiting_since, None);
 }
 
 #[test]
@@ -73,29 +108,59 @@ fn order_of_arrival_does_not_change_the_facts() {
         ev("3", "c", 130, msg(Role::Agent), None),
         ev("4", "c", 120, EventKind::Handoff { tier: 3, reason: None }, None),
         ev("5", "c", 110, msg(Role::Agent), None),
+        ev("6", "c", 140, EventKind::Resolved, None),
     ];
     let forward = apply_all(&events);
     let mut rev = events.to_vec();
     rev.reverse();
     let backward = apply_all(&rev);
     assert_eq!(forward, backward);
-    assert_eq!(forward[0].first_response_s, Some(9.0));
-    assert_eq!(forward[0].first_human_response_s, Some(10.0), "first human message at or after the handoff");
+    let r = &forward[0];
+    assert_eq!(r.first_response_s, Some(9.0));
+    assert_eq!(r.first_human_response_s, Some(10.0), "first human message at or after the handoff");
+    assert!(!r.bot_contained && !r.one_touch, "two human messages");
+    assert_eq!(r.max_tier, 3);
 }
 
 #[test]
-fn closed_conversations_are_written_after_the_lateness_and_then_refuse_events() {
+fn a_settled_conversation_writes_a_revision_and_a_later_change_appends_the_next() {
     let (mut c, mut w) = op();
-    c.apply(&ev("1", "c", 0, EventKind::ConversationStarted, Some("web")), &mut w);
-    c.apply(&ev("2", "c", 10, EventKind::Closed, None), &mut w);
-    assert!(c.fire(70_000).is_empty(), "an event at the closed time is not late yet at 10 s + 60 s");
+    apply(&mut c, &mut w, &ev("1", "c", 0, EventKind::ConversationStarted, Some("web")));
+    apply(&mut c, &mut w, &ev("2", "c", 10, EventKind::Resolved, None));
+    assert!(c.fire(70_000).is_empty(), "an event at the resolved time is not late yet at 10 s + 60 s");
     let rows = c.fire(70_001);
+    assert_eq!((rows.len(), rows[0].revision, rows[0].status), (1, 1, Status::Resolved));
+    assert!(c.fire(80_000).is_empty(), "unchanged: no new revision");
+    // the customer comes back: reopened, answered, resolved again
+    for e in [
+        ev("3", "c", 1_000, EventKind::Reopened, None),
+        ev("4", "c", 1_000, msg(Role::Customer), None),
+        ev("5", "c", 1_100, msg(Role::Agent), None),
+        ev("6", "c", 1_200, EventKind::Resolved, None),
+    ] {
+        apply(&mut c, &mut w, &e);
+    }
+    let rows = c.fire(1_260_001);
     assert_eq!(rows.len(), 1);
-    assert_eq!(c.apply(&ev("3", "c", 20, msg(Role::Customer), None), &mut w), Applied::AlreadyEnded);
+    let r = &rows[0];
+    assert_eq!(
+        (r.revision, r.reopens, r.full_resolution_s, r.first_resolution_s),
+        (2, 1, Some(1200.0), Some(10.0))
+    );
+    // a late event for the settled conversation is due at once
+    let late = apply(&mut c, &mut w, &ev("7", "c", 1_250, EventKind::Csat { rating: 4 }, None));
+    assert!(matches!(late, Applied::Folded { .. }));
+    let rows = c.fire(1_260_002);
+    assert_eq!((rows[0].revision, rows[0].csat_rating), (3, Some(4)));
+    // evicted after the idle timeout, without a new revision (nothing changed)
+    assert!(c.fire(1_250_000 + 3_600_000 + 60_001).is_empty());
+    assert_eq!(c.open_conversations(), 0);
+    let refused = apply(&mut c, &mut w, &ev("8", "c", 20, msg(Role::Customer), None));
+    assert_eq!(refused, Applied::AlreadyEnded);
     // remembered for the horizon only
-    c.fire(70_001 + 3_600_000);
+    c.fire(1_250_000 + 2 * 3_600_000 + 60_002);
     assert!(matches!(
-        c.apply(&ev("4", "c", 5_000, msg(Role::Customer), None), &mut w),
+        apply(&mut c, &mut w, &ev("9", "c", 5_000, msg(Role::Customer), None)),
         Applied::Folded { .. }
     ));
 }
@@ -103,34 +168,59 @@ fn closed_conversations_are_written_after_the_lateness_and_then_refuse_events() 
 #[test]
 fn idle_conversations_time_out() {
     let (mut c, mut w) = op();
-    c.apply(&ev("1", "a", 0, EventKind::ConversationStarted, Some("web")), &mut w);
-    c.apply(&ev("2", "a", 100, msg(Role::Customer), None), &mut w);
+    apply(&mut c, &mut w, &ev("1", "a", 0, EventKind::ConversationStarted, Some("web")));
+    apply(&mut c, &mut w, &ev("2", "a", 100, msg(Role::Customer), None));
     assert!(c.fire(100_000 + 3_600_000).is_empty(), "idle timeout + lateness not yet passed");
     assert!(c.fire(100_000 + 3_600_000 + 60_000).is_empty());
     let rows = c.fire(100_000 + 3_600_000 + 60_001);
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].end_reason, EndReason::IdleTimeout);
+    assert_eq!((rows[0].end_reason, rows[0].status), (EndReason::IdleTimeout, Status::Open));
     assert_eq!(c.open_conversations(), 0);
 }
 
 #[test]
 fn a_late_started_event_moves_the_window_contributions_to_the_right_channel() {
     let (mut c, mut w) = op();
-    c.apply(&ev("2", "c", 65, msg(Role::Customer), None), &mut w);
-    c.apply(&ev("3", "c", 66, msg(Role::Bot), None), &mut w);
-    c.apply(&ev("1", "c", 59, EventKind::ConversationStarted, Some("douyin")), &mut w);
+    apply(&mut c, &mut w, &ev("2", "c", 65, msg(Role::Customer), None));
+    apply(&mut c, &mut w, &ev("3", "c", 66, msg(Role::Bot), None));
+    apply(&mut c, &mut w, &ev("1", "c", 59, EventKind::ConversationStarted, Some("douyin")));
     let closed = w.close(i64::MAX);
-    let summary: Vec<(i64, String, i64, i64, Vec<f64>)> = closed
+    let summary: Vec<(i64, String, i64, i64, u64)> = closed
         .into_iter()
+        .filter(|c| c.group.0 == Dimension::Channel)
         .map(|c| {
             (
                 c.start,
-                c.channel.to_string(),
+                c.group.1.to_string(),
                 c.aggregate.conversations_started,
                 c.aggregate.messages,
-                c.aggregate.first_response_s,
+                c.aggregate.first_response.count(),
             )
         })
         .collect();
-    assert_eq!(summary, vec![(0, "douyin".into(), 1, 0, vec![]), (60_000, "douyin".into(), 0, 2, vec![1.0])]);
+    assert_eq!(summary, vec![(0, "douyin".into(), 1, 0, 0), (60_000, "douyin".into(), 0, 2, 1)]);
+}
+
+#[test]
+fn events_count_under_the_tier_in_effect_when_they_happened() {
+    let (mut c, mut w) = op();
+    apply(&mut c, &mut w, &ev("1", "c", 0, EventKind::ConversationStarted, Some("web")));
+    apply(&mut c, &mut w, &ev("2", "c", 1, msg(Role::Customer), None));
+    apply(&mut c, &mut w, &ev("3", "c", 5, EventKind::Handoff { tier: 3, reason: None }, None));
+    apply(&mut c, &mut w, &ev("4", "c", 9, msg(Role::Expert), None));
+    // a late handoff to tier 2 before the customer message moves it to tier 2
+    apply(&mut c, &mut w, &ev("5", "c", 1, EventKind::Handoff { tier: 2, reason: None }, None));
+    let tiers: Vec<(String, i64, i64, i64, i64)> = w
+        .close(i64::MAX)
+        .into_iter()
+        .filter(|c| c.group.0 == Dimension::Tier)
+        .map(|c| {
+            let a = &c.aggregate;
+            (c.group.1.to_string(), a.conversations_started, a.messages, a.escalated_tier2, a.escalated_tier3)
+        })
+        .collect();
+    assert_eq!(
+        tiers,
+        vec![("1".to_string(), 1, 0, 0, 0), ("2".to_string(), 0, 1, 1, 0), ("3".to_string(), 0, 1, 0, 1)]
+    );
 }

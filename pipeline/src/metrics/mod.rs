@@ -1,86 +1,206 @@
-//! Tumbling-window aggregates per (window, channel): conversations started, messages, and the
-//! exact first-response and first-human-response time distributions (p50/p90/p99 by linear
-//! interpolation, as numpy/pandas compute them).
+//! Windowed aggregates of conversation facts: tumbling and hopping windows, each grouped by
+//! channel, by team and by tier, holding counts and quantile sketches ([`Aggregate`]).
 //!
-//! Invariant: a window `[s, s + width)` accepts changes while it is open
-//! (`watermark < s + width + allowed_lateness`) and is emitted exactly once, when the watermark
-//! passes that point; a change aimed at a closed window is refused (the caller counts it late).
-//! Contributions can be retracted while the window is open, so a late-arriving earlier reply
-//! moves a first response from one window to another without double counting.
+//! Conversations contribute [`Item`]s (an event time, a measure, a value); a window spec maps an
+//! item to every window containing its time. Invariants:
+//! - a window `[s, s + width)` is *open* while `watermark < s + width + allowed_lateness`; it is
+//!   emitted (revision 1) once the watermark reaches that point;
+//! - afterwards it is *retained* for the correction horizon: a late change to it is applied and
+//!   the window is emitted again with the next revision (see [`WindowOperator::corrections`]);
+//! - past the horizon a change is refused and counted by the caller;
+//! - every change can be retracted (sketches hold counts), so contributions move between windows
+//!   without double counting and the result does not depend on arrival order.
 
 mod quantile;
+mod sketch;
+mod spec;
 #[cfg(test)]
 mod tests;
 
 pub use quantile::quantile;
+pub use sketch::{RELATIVE_ACCURACY, Sketch};
+pub use spec::{Dimension, Group, WindowSpec};
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// One aggregate of a window and channel.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct WindowAggregate {
+/// What an [`Item`] measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Measure {
+    /// A conversation started (at its start).
+    Started,
+    /// A message.
+    Message,
+    /// A first response (at the responding message; value: ms).
+    FirstResponse,
+    /// A first human response (value: ms).
+    FirstHumanResponse,
+    /// A reply to a customer turn (value: ms).
+    Reply,
+    /// A first resolution (at the first `resolved`; value: ms since the start).
+    Resolved,
+    /// A bot-contained resolution.
+    BotContained,
+    /// The first handoff past the bot.
+    EscalatedTier2,
+    /// The first handoff to an expert.
+    EscalatedTier3,
+    /// A `reopened` event.
+    Reopened,
+    /// A CSAT rating (value: the rating).
+    Csat,
+}
+
+/// One contribution of a conversation to the windows containing `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Item {
+    /// Event time that places it, epoch ms.
+    pub at: i64,
+    /// What it counts.
+    pub measure: Measure,
+    /// 1 for counts, ms for durations, the rating for CSAT.
+    pub value: i64,
+    /// The tier the conversation was at, at `at` (1 bot, 2 agent, 3 expert): its tier group.
+    pub tier: u8,
+}
+
+/// The aggregate of one window and group.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Aggregate {
     /// Conversations whose start is in the window.
     pub conversations_started: i64,
     /// Messages whose event time is in the window.
     pub messages: i64,
-    /// First response times (s) whose responding message is in the window.
-    pub first_response_s: Vec<f64>,
-    /// First human response times (s) whose human message is in the window.
-    pub first_human_response_s: Vec<f64>,
+    /// First response times whose responding message is in the window.
+    pub first_response: Sketch,
+    /// First human response times whose human message is in the window.
+    pub first_human_response: Sketch,
+    /// Reply times whose reply is in the window.
+    pub reply: Sketch,
+    /// First resolution times whose first `resolved` is in the window (count = resolutions).
+    pub resolution: Sketch,
+    /// Bot-contained resolutions in the window.
+    pub bot_contained: i64,
+    /// First handoffs past the bot in the window.
+    pub escalated_tier2: i64,
+    /// First handoffs to an expert in the window.
+    pub escalated_tier3: i64,
+    /// `reopened` events in the window.
+    pub reopened: i64,
+    /// CSAT ratings in the window.
+    pub csat_ratings: i64,
+    /// Of those, 4 or 5.
+    pub csat_satisfied: i64,
 }
 
-impl WindowAggregate {
-    fn is_empty(&self) -> bool {
-        self.conversations_started == 0
-            && self.messages == 0
-            && self.first_response_s.is_empty()
-            && self.first_human_response_s.is_empty()
+impl Aggregate {
+    /// Adds (`sign` 1) or retracts (`sign` −1) an item.
+    pub fn apply(&mut self, item: &Item, sign: i64) {
+        match item.measure {
+            Measure::Started => self.conversations_started += sign,
+            Measure::Message => self.messages += sign,
+            Measure::FirstResponse => self.first_response.add(item.value, sign),
+            Measure::FirstHumanResponse => self.first_human_response.add(item.value, sign),
+            Measure::Reply => self.reply.add(item.value, sign),
+            Measure::Resolved => self.resolution.add(item.value, sign),
+            Measure::BotContained => self.bot_contained += sign,
+            Measure::EscalatedTier2 => self.escalated_tier2 += sign,
+            Measure::EscalatedTier3 => self.escalated_tier3 += sign,
+            Measure::Reopened => self.reopened += sign,
+            Measure::Csat => {
+                self.csat_ratings += sign;
+                if item.value >= 4 {
+                    self.csat_satisfied += sign;
+                }
+            }
+        }
+    }
+
+    /// Nothing counted.
+    pub fn is_empty(&self) -> bool {
+        *self == Aggregate::default()
     }
 }
 
-/// A closed window of one channel, ready for the sinks.
+/// `part / whole`, `None` when `whole` is zero.
+pub fn ratio(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// An emitted window of one group, ready for the sinks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClosedWindow {
+    /// Its window spec.
+    pub spec: WindowSpec,
     /// Inclusive start, epoch ms.
     pub start: i64,
     /// Exclusive end, epoch ms.
     pub end: i64,
-    /// The channel.
-    pub channel: Arc<str>,
+    /// The group.
+    pub group: Group,
+    /// 1 when first emitted, then one more per correction.
+    pub revision: u32,
     /// What was aggregated.
-    pub aggregate: WindowAggregate,
+    pub aggregate: Aggregate,
 }
 
-/// Which duration distribution a contribution goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Duration {
-    /// First response time.
-    FirstResponse,
-    /// First human response time.
-    FirstHumanResponse,
+/// Identifies a window; ordered by the watermark at which it closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+struct WindowId {
+    close_at: i64,
+    spec: u8,
+    start: i64,
 }
 
-/// The open windows.
+/// An emitted window kept for corrections.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Retained {
+    aggregate: Aggregate,
+    revision: u32,
+    /// What the last emitted revision held, once a correction is pending.
+    emitted: Option<Aggregate>,
+}
+
+/// What happened to an item given to [`WindowOperator::apply`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Windows past the correction horizon that the item could not reach.
+    pub refused: u32,
+    /// Emitted windows it corrected.
+    pub corrected: u32,
+}
+
+/// The open and retained windows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WindowOperator {
-    width_ms: i64,
+    specs: Vec<WindowSpec>,
     lateness_ms: i64,
-    open: BTreeMap<i64, HashMap<Arc<str>, WindowAggregate>>,
+    retention_ms: i64,
+    open: BTreeMap<WindowId, BTreeMap<Group, Aggregate>>,
+    closed: BTreeMap<WindowId, BTreeMap<Group, Retained>>,
+    dirty: BTreeSet<(WindowId, Group)>,
     /// The watermark as last seen by [`WindowOperator::close`].
     watermark: i64,
 }
 
 impl WindowOperator {
-    /// Windows of `width_ms`, closing `lateness_ms` after their end.
-    pub fn new(width_ms: i64, lateness_ms: i64) -> Self {
-        WindowOperator { width_ms, lateness_ms, open: BTreeMap::new(), watermark: crate::time::MIN_WATERMARK }
+    /// Windows of `specs` (at least one), closing `lateness_ms` after their end and kept
+    /// `retention_ms` longer for corrections.
+    pub fn new(specs: Vec<WindowSpec>, lateness_ms: i64, retention_ms: i64) -> Self {
+        WindowOperator {
+            specs,
+            lateness_ms,
+            retention_ms,
+            open: BTreeMap::new(),
+            closed: BTreeMap::new(),
+            dirty: BTreeSet::new(),
+            watermark: crate::time::MIN_WATERMARK,
+        }
     }
 
-    /// Window width, ms.
-    pub fn width_ms(&self) -> i64 {
-        self.width_ms
+    /// The window specs.
+    pub fn specs(&self) -> &[WindowSpec] {
+        &self.specs
     }
 
     /// Allowed lateness, ms.
@@ -88,51 +208,55 @@ impl WindowOperator {
         self.lateness_ms
     }
 
-    /// Start of the window containing `ts_ms`.
-    pub fn window_of(&self, ts_ms: i64) -> i64 {
-        crate::time::window_start(ts_ms, self.width_ms)
+    /// Correction horizon, ms.
+    pub fn retention_ms(&self) -> i64 {
+        self.retention_ms
     }
 
-    /// The window starting at `start` still accepts changes.
-    pub fn is_open(&self, start: i64) -> bool {
-        start.saturating_add(self.width_ms).saturating_add(self.lateness_ms) > self.watermark
-    }
-
-    /// Windows held.
+    /// Open windows (per group).
     pub fn open_windows(&self) -> usize {
-        self.open.values().map(HashMap::len).sum()
+        self.open.values().map(BTreeMap::len).sum()
     }
 
-    fn slot(&mut self, start: i64, channel: &Arc<str>) -> Option<&mut WindowAggregate> {
-        if !self.is_open(start) {
-            return None;
+    /// Emitted windows kept for corrections (per group).
+    pub fn retained_windows(&self) -> usize {
+        self.closed.values().map(BTreeMap::len).sum()
+    }
+
+    /// Adds (`sign` 1) or retracts (`sign` −1) `item` in every window containing it, under each
+    /// of the conversation's `groups` (channel, team) and under the item's tier.
+    pub fn apply(&mut self, conversation: &[Group], item: &Item, sign: i64) -> Applied {
+        let mut applied = Applied::default();
+        let mut groups = Vec::with_capacity(conversation.len() + 1);
+        groups.extend_from_slice(conversation);
+        groups.push((Dimension::Tier, spec::tier_key(item.tier)));
+        let groups = groups.as_slice();
+        for (i, spec) in self.specs.iter().enumerate() {
+            for start in spec.starts(item.at) {
+                let close_at = start.saturating_add(spec.width_ms).saturating_add(self.lateness_ms);
+                let id = WindowId { close_at, spec: i as u8, start };
+                if close_at > self.watermark {
+                    let window = self.open.entry(id).or_default();
+                    for g in groups {
+                        window.entry(g.clone()).or_default().apply(item, sign);
+                    }
+                } else if close_at.saturating_add(self.retention_ms) > self.watermark {
+                    let window = self.closed.entry(id).or_default();
+                    for g in groups {
+                        let r = window.entry(g.clone()).or_default();
+                        if r.emitted.is_none() {
+                            r.emitted = Some(r.aggregate.clone());
+                        }
+                        r.aggregate.apply(item, sign);
+                        self.dirty.insert((id, g.clone()));
+                    }
+                    applied.corrected += 1;
+                } else {
+                    applied.refused += 1;
+                }
+            }
         }
-        Some(self.open.entry(start).or_default().entry(channel.clone()).or_default())
-    }
-
-    /// Adds `delta` conversation starts; false if the window is closed.
-    pub fn add_started(&mut self, start: i64, channel: &Arc<str>, delta: i64) -> bool {
-        self.slot(start, channel).map(|a| a.conversations_started += delta).is_some()
-    }
-
-    /// Adds `delta` messages; false if the window is closed.
-    pub fn add_messages(&mut self, start: i64, channel: &Arc<str>, delta: i64) -> bool {
-        self.slot(start, channel).map(|a| a.messages += delta).is_some()
-    }
-
-    /// Adds one duration value; false if the window is closed.
-    pub fn add_duration(&mut self, start: i64, channel: &Arc<str>, which: Duration, seconds: f64) -> bool {
-        self.slot(start, channel).map(|a| values(a, which).push(seconds)).is_some()
-    }
-
-    /// Retracts one duration value added before; false if the window is closed.
-    pub fn remove_duration(&mut self, start: i64, channel: &Arc<str>, which: Duration, seconds: f64) -> bool {
-        let Some(a) = self.slot(start, channel) else { return false };
-        let v = values(a, which);
-        if let Some(i) = v.iter().position(|x| x.to_bits() == seconds.to_bits()) {
-            v.swap_remove(i);
-        }
-        true
+        applied
     }
 
     /// After a drain (which closed every window at [`crate::time::MAX_WATERMARK`]): further
@@ -141,29 +265,59 @@ impl WindowOperator {
         self.watermark = watermark;
     }
 
-    /// Moves the watermark and returns the windows it closes, oldest first, channels sorted.
+    /// Moves the watermark and returns the windows it closes (revision 1), oldest first, groups
+    /// sorted; forgets retained windows past the correction horizon.
     pub fn close(&mut self, watermark: i64) -> Vec<ClosedWindow> {
         self.watermark = self.watermark.max(watermark);
-        let mut closed = Vec::new();
-        let (width, lateness, wm) = (self.width_ms, self.lateness_ms, self.watermark);
+        let wm = self.watermark;
+        let mut out = Vec::new();
         while let Some(entry) = self.open.first_entry() {
-            let start = *entry.key();
-            if start.saturating_add(width).saturating_add(lateness) > wm {
+            let id = *entry.key();
+            if id.close_at > wm {
                 break;
             }
-            let mut channels: Vec<_> = entry.remove().into_iter().filter(|(_, a)| !a.is_empty()).collect();
-            channels.sort_by(|a, b| a.0.cmp(&b.0));
-            for (channel, aggregate) in channels {
-                closed.push(ClosedWindow { start, end: start + width, channel, aggregate });
+            let groups = entry.remove().into_iter().filter(|(_, a)| !a.is_empty());
+            let mut retained = BTreeMap::new();
+            for (group, aggregate) in groups {
+                out.push(self.row(id, group.clone(), 1, aggregate.clone()));
+                retained.insert(group, Retained { aggregate, revision: 1, emitted: None });
+            }
+            if id.close_at.saturating_add(self.retention_ms) > wm {
+                self.closed.insert(id, retained);
             }
         }
-        closed
+        while let Some(entry) = self.closed.first_entry() {
+            let id = *entry.key();
+            if id.close_at.saturating_add(self.retention_ms) > wm {
+                break;
+            }
+            entry.remove();
+        }
+        let horizon = self.retention_ms;
+        self.dirty.retain(|(id, _)| id.close_at.saturating_add(horizon) > wm);
+        out
     }
-}
 
-fn values(a: &mut WindowAggregate, which: Duration) -> &mut Vec<f64> {
-    match which {
-        Duration::FirstResponse => &mut a.first_response_s,
-        Duration::FirstHumanResponse => &mut a.first_human_response_s,
+    /// The retained windows changed since they were last emitted, each with its next revision
+    /// and what the previous revision held (all zero if it was never emitted). A window whose
+    /// changes cancelled out is not emitted again.
+    pub fn corrections(&mut self) -> Vec<(ClosedWindow, Aggregate)> {
+        let mut out = Vec::with_capacity(self.dirty.len());
+        for (id, group) in std::mem::take(&mut self.dirty) {
+            let Some(r) = self.closed.get_mut(&id).and_then(|w| w.get_mut(&group)) else { continue };
+            let previous = r.emitted.take().unwrap_or_default();
+            if previous == r.aggregate {
+                continue;
+            }
+            r.revision += 1;
+            let (revision, aggregate) = (r.revision, r.aggregate.clone());
+            out.push((self.row(id, group, revision, aggregate), previous));
+        }
+        out
+    }
+
+    fn row(&self, id: WindowId, group: Group, revision: u32, aggregate: Aggregate) -> ClosedWindow {
+        let spec = self.specs[usize::from(id.spec)];
+        ClosedWindow { spec, start: id.start, end: id.start + spec.width_ms, group, revision, aggregate }
     }
 }

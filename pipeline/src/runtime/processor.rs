@@ -4,11 +4,11 @@
 
 use crate::conversation::{Applied, ConversationOperator, ConversationRow};
 use crate::dedup::Dedup;
-use crate::metrics::{ClosedWindow, WindowOperator};
+use crate::metrics::{Aggregate, ClosedWindow, WindowOperator};
 use crate::sink::PendingFile;
 use crate::sink::dead_letter::{CONVERSATION_ENDED, DeadLetter, DeadLetterSink};
 use crate::sink::parquet::ParquetSink;
-use crate::sink::prometheus::{record_conversation, record_window};
+use crate::sink::prometheus::{WindowGauges, record_conversation, record_window};
 use crate::source::{Payload, Record};
 use crate::telemetry::{Telemetry, component};
 use crate::time::{WatermarkTracker, window_start};
@@ -21,7 +21,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 pub struct ProcessorState {
     dedup: Dedup,
     clock: WatermarkTracker,
-    conversations: ConversationOperator,
+    pub(crate) conversations: ConversationOperator,
     windows: WindowOperator,
 }
 
@@ -38,7 +38,11 @@ impl ProcessorState {
                 lateness,
                 horizon,
             ),
-            windows: WindowOperator::new(config.time.window_ms(), lateness),
+            windows: WindowOperator::new(
+                config.time.window_specs(),
+                lateness,
+                crate::time::millis(config.conversation.idle_timeout),
+            ),
         }
     }
 
@@ -48,8 +52,24 @@ impl ProcessorState {
         let human = |ms: i64| {
             humantime::format_duration(std::time::Duration::from_millis(ms.max(0) as u64)).to_string()
         };
+        let specs = config.time.window_specs();
+        if self.windows.specs() != specs.as_slice() {
+            let show = |specs: &[crate::metrics::WindowSpec]| {
+                let s: Vec<String> =
+                    specs.iter().map(|s| format!("{}/{}", human(s.width_ms), human(s.slide_ms))).collect();
+                s.join(", ")
+            };
+            return Err(Error::config(
+                "time.window",
+                format!(
+                    "windows are {} but the checkpoint in {} was taken with {}; keep them or use a new output directory",
+                    show(&specs),
+                    config.output.dir.display(),
+                    show(self.windows.specs())
+                ),
+            ));
+        }
         let checks = [
-            ("time.window", self.windows.width_ms(), config.time.window_ms()),
             ("time.allowed_lateness", self.windows.lateness_ms(), config.time.lateness_ms()),
             (
                 "conversation.idle_timeout",
@@ -106,8 +126,10 @@ pub struct RunStats {
     /// Dead letters written.
     pub dead_letters: u64,
     /// Changes to a conversation's window contributions that were refused because the window
-    /// had already closed (a late event, or a handoff after a human reply moving the human start).
+    /// was past the correction horizon.
     pub refused_window_changes: u64,
+    /// Window rows emitted again (next revision) because late data changed them.
+    pub corrected_windows: u64,
     /// Conversation rows written.
     pub conversation_rows: u64,
     /// Window rows written.
@@ -138,9 +160,9 @@ pub struct Outputs {
 pub struct Processor {
     state: ProcessorState,
     lateness_ms: i64,
-    window_ms: i64,
     fired_at: i64,
     outputs: Outputs,
+    gauges: WindowGauges,
     telemetry: Telemetry,
     /// Counts so far.
     pub stats: RunStats,
@@ -158,8 +180,8 @@ impl Processor {
             fired_at: state.clock.watermark(),
             state,
             lateness_ms: config.time.lateness_ms(),
-            window_ms: config.time.window_ms(),
             outputs,
+            gauges: WindowGauges::default(),
             telemetry,
             stats: RunStats::default(),
         }
@@ -223,13 +245,19 @@ impl Processor {
             self.stats.late += 1;
             t.late.inc();
         }
-        match self.state.conversations.apply(&event, &mut self.state.windows) {
-            Applied::Folded { refused_window_changes } => {
+        let watermark = self.state.clock.watermark();
+        match self.state.conversations.apply(&event, &mut self.state.windows, watermark) {
+            Applied::Folded { refused_window_changes, corrected_windows: _, due } => {
                 self.stats.events += 1;
                 flow.folded += 1;
                 self.stats.refused_window_changes += u64::from(refused_window_changes);
                 for _ in 0..refused_window_changes {
                     t.error(component::WINDOW, "closed_window");
+                }
+                if due {
+                    for row in self.state.conversations.fire(watermark) {
+                        self.emit_conversation(row);
+                    }
                 }
             }
             Applied::AlreadyEnded => {
@@ -263,11 +291,14 @@ impl Processor {
         Ok(())
     }
 
-    /// Closes windows and writes conversations due at `watermark`.
+    /// Closes windows, emits window corrections and writes conversations due at `watermark`.
+    /// Corrections wait for the next watermark advance, so that how many revisions a window gets
+    /// depends on the order of events only, not on how they were batched.
     fn fire(&mut self, watermark: i64) {
         self.fired_at = watermark;
+        self.emit_corrections();
         for w in self.state.windows.close(watermark) {
-            self.emit_window(w);
+            self.emit_window(w, None);
         }
         for row in self.state.conversations.fire(watermark) {
             self.emit_conversation(row);
@@ -275,10 +306,22 @@ impl Processor {
         self.state.dedup.expire(watermark);
     }
 
-    fn emit_window(&mut self, w: ClosedWindow) {
+    /// Emits the corrected revisions of windows that late data changed.
+    fn emit_corrections(&mut self) {
+        for (w, previous) in self.state.windows.corrections() {
+            self.stats.corrected_windows += 1;
+            self.telemetry.window_corrections.inc();
+            self.emit_window(w, Some(&previous));
+        }
+    }
+
+    fn emit_window(&mut self, w: ClosedWindow, previous: Option<&Aggregate>) {
         let t = &self.telemetry;
         t.received(component::WINDOW, 1);
-        record_window(t, &w);
+        if w.spec == self.state.windows.specs()[0] {
+            record_window(t, &w, previous.unwrap_or(&Aggregate::default()));
+            self.gauges.show(t, &w);
+        }
         t.sent(component::WINDOW, 1);
         t.received(component::SINK_PARQUET, 1);
         self.stats.window_rows += 1;
@@ -313,17 +356,21 @@ impl Processor {
     pub fn drain(&mut self) {
         let before = self.state.clock.watermark();
         let max = self.state.clock.max_event_time();
+        self.emit_corrections();
         for w in self.state.windows.close(crate::time::MAX_WATERMARK) {
-            self.emit_window(w);
+            self.emit_window(w, None);
         }
         let rows = self.state.conversations.drain(max.unwrap_or(before));
         for row in rows {
             self.emit_conversation(row);
         }
-        let (width, lateness) = (self.window_ms, self.lateness_ms);
-        let rest = max
-            .map_or(before, |m| window_start(m, width).saturating_add(width).saturating_add(lateness))
-            .max(before);
+        let lateness = self.lateness_ms;
+        // the latest end of a window containing the last event, plus the lateness
+        let last_end = |m: i64| {
+            let specs = self.state.windows.specs().iter();
+            specs.map(|s| window_start(m, s.slide_ms).saturating_add(s.width_ms)).max().unwrap_or(m)
+        };
+        let rest = max.map_or(before, |m| last_end(m).saturating_add(lateness)).max(before);
         self.state.clock.rest_at(rest);
         self.state.windows.rest_at(rest);
         self.fired_at = rest;

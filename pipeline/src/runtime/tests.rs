@@ -23,7 +23,12 @@ fn outputs(dir: &std::path::Path) -> Outputs {
 }
 
 fn processor(dir: &std::path::Path, lateness_s: u64) -> (Processor, Telemetry) {
-    let c = config(dir, lateness_s);
+    processor_with(config(dir, lateness_s))
+}
+
+fn processor_with(c: PipelineConfig) -> (Processor, Telemetry) {
+    let dir = c.output.dir.clone();
+    let dir = dir.as_path();
     let t = Telemetry::new().unwrap();
     (Processor::new(&c, ProcessorState::new(&c), outputs(dir), t.clone()), t)
 }
@@ -41,7 +46,7 @@ fn line(id: &str, conv: &str, ts_s: i64, rest: &str) -> String {
 }
 
 #[test]
-fn late_events_update_conversations_but_not_closed_windows_and_are_counted() {
+fn late_events_update_conversations_and_correct_closed_windows_and_are_counted() {
     let dir = tempfile::tempdir().unwrap();
     let (mut p, t) = processor(dir.path(), 60);
     let lines = vec![
@@ -56,20 +61,26 @@ fn late_events_update_conversations_but_not_closed_windows_and_are_counted() {
     p.drain();
     let rows = p.outputs_mut().conversations.take();
     let a = rows.iter().find(|r| &*r.conversation_id == "a").unwrap();
-    assert_eq!(a.messages, 1, "the late message is in the conversation row");
+    assert_eq!(a.messages(), 1, "the late message is in the conversation row");
     assert_eq!(a.first_response_s, Some(10.0));
     let windows = p.outputs_mut().windows.take();
-    assert!(
-        windows.iter().all(|w| w.aggregate.messages == 0),
-        "its closed window was not changed: {windows:?}"
-    );
-    assert!(p.stats.refused_window_changes >= 1);
+    let web: Vec<_> = windows
+        .iter()
+        .filter(|w| w.spec.kind() == "tumbling" && &*w.group.1 == "web" && w.start == 0)
+        .map(|w| (w.revision, w.aggregate.messages, w.aggregate.first_response.count()))
+        .collect();
+    assert_eq!(web, vec![(1, 0, 0), (2, 1, 1)], "the closed window was emitted again, corrected");
+    assert!(p.stats.corrected_windows >= 1);
+    assert_eq!(p.stats.refused_window_changes, 0, "within the correction horizon");
+    assert!(t.window_corrections.get() >= 1);
 }
 
 #[test]
-fn events_of_a_written_conversation_are_dead_lettered_not_reopened() {
+fn events_of_an_evicted_conversation_are_dead_lettered_not_reopened() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut p, t) = processor(dir.path(), 60);
+    let mut c = config(dir.path(), 60);
+    c.conversation.idle_timeout = Duration::from_secs(100);
+    let (mut p, t) = processor_with(c);
     let lines = vec![
         line("1", "a", 0, r#""type":"conversation_started","channel":"web""#),
         line("2", "a", 5, r#""type":"closed""#),
@@ -78,6 +89,7 @@ fn events_of_a_written_conversation_are_dead_lettered_not_reopened() {
     ];
     p.on_batch(records(&lines), std::time::Instant::now()).unwrap();
     assert_eq!(p.stats.conversation_rows, 1, "a was written once the watermark passed 5 s + 60 s");
+    assert_eq!(p.state().conversations.open_conversations(), 1, "a was evicted after 5 s + 100 s + 60 s");
     assert_eq!(p.stats.dead_letters, 1);
     assert_eq!(t.dead_letters.with_label_values(&["conversation_ended"]).get(), 1);
     let (pending, _) = p.prepare(1).unwrap();
@@ -134,6 +146,8 @@ fn a_drain_without_events_leaves_windows_usable_for_the_next_run() {
     )
     .unwrap();
     p.drain();
-    assert_eq!(p.outputs_mut().windows.take().len(), 1, "the window of the new event is written");
+    let windows = p.outputs_mut().windows.take();
+    let tumbling = windows.iter().filter(|w| w.spec.kind() == "tumbling" && w.group.0.as_str() == "channel");
+    assert_eq!(tumbling.count(), 1, "the window of the new event is written");
     assert_eq!(p.stats.refused_window_changes, 0);
 }

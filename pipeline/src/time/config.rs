@@ -19,6 +19,21 @@ pub struct TimeConfig {
     /// Default `30s`.
     #[serde(with = "humantime_serde")]
     pub idle_partition_timeout: Duration,
+    /// Hopping (sliding) windows computed beside the tumbling ones: `[{ width = "1h", slide =
+    /// "15m" }]` (the default). `slide` must divide `width`; `[]` turns them off.
+    pub hopping: Vec<HoppingConfig>,
+}
+
+/// One hopping window spec, as written in `[[time.hopping]]` or `hopping = [{...}]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoppingConfig {
+    /// Window width; `1h`.
+    #[serde(with = "humantime_serde")]
+    pub width: Duration,
+    /// Distance between window starts; `15m`. Divides `width`.
+    #[serde(with = "humantime_serde")]
+    pub slide: Duration,
 }
 
 impl Default for TimeConfig {
@@ -27,6 +42,10 @@ impl Default for TimeConfig {
             window: Duration::from_secs(60),
             allowed_lateness: Duration::from_secs(300),
             idle_partition_timeout: Duration::from_secs(30),
+            hopping: vec![HoppingConfig {
+                width: Duration::from_secs(3600),
+                slide: Duration::from_secs(900),
+            }],
         }
     }
 }
@@ -40,6 +59,22 @@ impl TimeConfig {
         if self.window > Duration::from_secs(7 * 86_400) {
             return Err(Error::config("time.window", "must be at most 7 days"));
         }
+        for (i, h) in self.hopping.iter().enumerate() {
+            let (width, slide) = (millis(h.width), millis(h.slide));
+            let field = |f: &str| format!("time.hopping[{i}].{f}");
+            if slide == 0 {
+                return Err(Error::config(field("slide"), "must be at least 1ms"));
+            }
+            if width % slide != 0 || width == slide {
+                return Err(Error::config(field("slide"), "must divide width and be shorter than it"));
+            }
+            if width / slide > 96 {
+                return Err(Error::config(field("slide"), "width / slide must be at most 96"));
+            }
+            if h.width > Duration::from_secs(7 * 86_400) {
+                return Err(Error::config(field("width"), "must be at most 7 days"));
+            }
+        }
         if self.idle_partition_timeout.is_zero() {
             return Err(Error::config("time.idle_partition_timeout", "must be greater than zero"));
         }
@@ -49,6 +84,17 @@ impl TimeConfig {
     /// Window width in milliseconds.
     pub fn window_ms(&self) -> i64 {
         millis(self.window)
+    }
+
+    /// Every window spec: the tumbling one first, then the hopping ones.
+    pub fn window_specs(&self) -> Vec<crate::metrics::WindowSpec> {
+        let mut specs = vec![crate::metrics::WindowSpec::tumbling(self.window_ms())];
+        specs.extend(
+            self.hopping
+                .iter()
+                .map(|h| crate::metrics::WindowSpec { width_ms: millis(h.width), slide_ms: millis(h.slide) }),
+        );
+        specs
     }
 
     /// Allowed lateness in milliseconds.

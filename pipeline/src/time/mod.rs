@@ -14,7 +14,7 @@ pub(crate) mod config;
 #[cfg(test)]
 mod tests;
 
-pub use config::{TimeConfig, millis};
+pub use config::{HoppingConfig, TimeConfig, millis};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -3,9 +3,10 @@
 
 use crate::Result;
 use crate::conversation::ConversationRow;
-use crate::metrics::{ClosedWindow, quantile};
+use crate::metrics::{ClosedWindow, Dimension, ratio};
 use arrow::array::{
-    ArrayRef, Float64Array, StringArray, TimestampMillisecondArray, UInt8Array, UInt32Array, UInt64Array,
+    ArrayRef, BooleanArray, Float64Array, ListBuilder, StringArray, StringBuilder, TimestampMillisecondArray,
+    UInt8Array, UInt32Array, UInt64Array,
 };
 use arrow::record_batch::RecordBatch;
 use std::sync::Arc;
@@ -42,6 +43,18 @@ fn u32s<T>(rows: &[&T], f: impl Fn(&T) -> u32) -> ArrayRef {
     Arc::new(UInt32Array::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()))
 }
 
+fn u8s<T>(rows: &[&T], f: impl Fn(&T) -> Option<u8>) -> ArrayRef {
+    Arc::new(UInt8Array::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()))
+}
+
+fn bools<T>(rows: &[&T], f: impl Fn(&T) -> bool) -> ArrayRef {
+    Arc::new(BooleanArray::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()))
+}
+
+fn strs<'a, T: 'a>(rows: &[&'a T], f: impl Fn(&'a T) -> Option<&'a str>) -> ArrayRef {
+    Arc::new(StringArray::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()))
+}
+
 impl TableRow for ConversationRow {
     const TABLE: Table = Table::Conversations;
 
@@ -50,38 +63,67 @@ impl TableRow for ConversationRow {
     }
 
     fn to_batch(rows: &[&Self]) -> Result<RecordBatch> {
+        let mut reasons = ListBuilder::new(StringBuilder::new());
+        for r in rows {
+            for reason in &r.handoff_reasons {
+                reasons.values().append_value(reason);
+            }
+            reasons.append(true);
+        }
+        let by_role = |i: usize| u32s(rows, move |r| r.messages_by_role[i]);
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &*r.conversation_id))),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &*r.channel))),
-            Arc::new(StringArray::from(rows.iter().map(|r| r.customer_id.as_deref()).collect::<Vec<_>>())),
+            strs(rows, |r| Some(&*r.conversation_id)),
+            u32s(rows, |r| r.revision),
+            strs(rows, |r| Some(&*r.channel)),
+            strs(rows, |r| r.team.as_deref()),
+            strs(rows, |r| r.customer_id.as_deref()),
+            strs(rows, |r| r.agent_id.as_deref()),
+            strs(rows, |r| Some(r.status.as_str())),
+            strs(rows, |r| Some(r.end_reason.as_str())),
             ts(rows, |r| Some(r.started_at)),
             ts(rows, |r| Some(r.last_event_at)),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.end_reason.as_str()))),
             u32s(rows, |r| r.events),
-            u32s(rows, |r| r.messages),
-            u32s(rows, |r| r.customer_messages),
-            Arc::new(UInt8Array::from(rows.iter().map(|r| r.max_tier).collect::<Vec<_>>())),
+            u32s(rows, |r| r.messages()),
+            by_role(0),
+            by_role(1),
+            by_role(2),
+            by_role(3),
+            by_role(4),
             ts(rows, |r| r.first_customer_message_at),
             ts(rows, |r| r.first_response_at),
             f64s(rows, |r| r.first_response_s),
             ts(rows, |r| r.first_handoff_at),
             ts(rows, |r| r.first_human_response_at),
             f64s(rows, |r| r.first_human_response_s),
+            u32s(rows, |r| r.replies),
+            f64s(rows, |r| r.reply_mean_s),
+            f64s(rows, |r| r.reply_p50_s),
+            f64s(rows, |r| r.reply_max_s),
+            ts(rows, |r| r.waiting_since),
+            u32s(rows, |r| r.handoffs),
+            u8s(rows, |r| Some(r.max_tier)),
+            Arc::new(reasons.finish()),
+            bools(rows, |r| r.resolved),
+            ts(rows, |r| r.first_resolved_at),
+            f64s(rows, |r| r.first_resolution_s),
+            f64s(rows, |r| r.full_resolution_s),
+            u32s(rows, |r| r.reopens),
+            bools(rows, |r| r.bot_contained),
+            bools(rows, |r| r.one_touch),
+            u8s(rows, |r| r.csat_rating),
         ];
         Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
     }
 }
 
-/// Percentiles of a window's duration values.
-struct Percentiles {
-    p50: Option<f64>,
-    p90: Option<f64>,
-    p99: Option<f64>,
+/// The group value of a window row grouped by `d`.
+fn group(r: &ClosedWindow, d: Dimension) -> Option<&str> {
+    (r.group.0 == d).then_some(&*r.group.1)
 }
 
-fn percentiles(values: &[f64]) -> Percentiles {
-    let mut v = values.to_vec();
-    Percentiles { p50: quantile(&mut v, 0.5), p90: quantile(&mut v, 0.9), p99: quantile(&mut v, 0.99) }
+/// The `i`-th duration sketch of a window, in the column order of the schema.
+fn sketch(r: &ClosedWindow, i: usize) -> &crate::metrics::Sketch {
+    crate::sink::prometheus::durations(&r.aggregate)[i].1
 }
 
 impl TableRow for ClosedWindow {
@@ -92,26 +134,42 @@ impl TableRow for ClosedWindow {
     }
 
     fn to_batch(rows: &[&Self]) -> Result<RecordBatch> {
-        let fr: Vec<Percentiles> = rows.iter().map(|r| percentiles(&r.aggregate.first_response_s)).collect();
-        let fhr: Vec<Percentiles> =
-            rows.iter().map(|r| percentiles(&r.aggregate.first_human_response_s)).collect();
-        let pick = |p: &[Percentiles], f: fn(&Percentiles) -> Option<f64>| -> ArrayRef {
-            Arc::new(Float64Array::from(p.iter().map(f).collect::<Vec<_>>()))
-        };
-        let columns: Vec<ArrayRef> = vec![
+        let mut columns: Vec<ArrayRef> = vec![
+            strs(rows, |r| Some(r.spec.kind())),
             ts(rows, |r| Some(r.start)),
             ts(rows, |r| Some(r.end)),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &*r.channel))),
+            strs(rows, |r| Some(r.group.0.as_str())),
+            strs(rows, |r| group(r, Dimension::Channel)),
+            strs(rows, |r| group(r, Dimension::Team)),
+            u8s(rows, |r| (r.group.0 == Dimension::Tier).then(|| r.group.1.parse().ok()).flatten()),
+            u32s(rows, |r| r.revision),
             u64s(rows, |r| r.aggregate.conversations_started.max(0) as u64),
             u64s(rows, |r| r.aggregate.messages.max(0) as u64),
-            u64s(rows, |r| r.aggregate.first_response_s.len() as u64),
-            pick(&fr, |p| p.p50),
-            pick(&fr, |p| p.p90),
-            pick(&fr, |p| p.p99),
-            u64s(rows, |r| r.aggregate.first_human_response_s.len() as u64),
-            pick(&fhr, |p| p.p50),
-            pick(&fhr, |p| p.p90),
         ];
+        for i in 0..4 {
+            columns.push(u64s(rows, |r| sketch(r, i).count()));
+            columns.push(f64s(rows, |r| sketch(r, i).mean_s()));
+            for q in [0.5, 0.9, 0.99] {
+                columns.push(f64s(rows, |r| sketch(r, i).quantile(q)));
+            }
+        }
+        let count =
+            |f: fn(&crate::metrics::Aggregate) -> i64| u64s(rows, move |r| f(&r.aggregate).max(0) as u64);
+        let rate = |f: fn(&crate::metrics::Aggregate) -> Option<f64>| f64s(rows, move |r| f(&r.aggregate));
+        columns.extend([
+            rate(|a| ratio(a.resolution.count() as i64, a.conversations_started)),
+            count(|a| a.bot_contained),
+            rate(|a| ratio(a.bot_contained, a.resolution.count() as i64)),
+            count(|a| a.escalated_tier2),
+            rate(|a| ratio(a.escalated_tier2, a.conversations_started)),
+            count(|a| a.escalated_tier3),
+            rate(|a| ratio(a.escalated_tier3, a.conversations_started)),
+            count(|a| a.reopened),
+            rate(|a| ratio(a.reopened, a.resolution.count() as i64)),
+            count(|a| a.csat_ratings),
+            count(|a| a.csat_satisfied),
+            rate(|a| ratio(a.csat_satisfied, a.csat_ratings)),
+        ]);
         Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
     }
 }

@@ -1,26 +1,44 @@
 use super::*;
-use crate::conversation::{ConversationRow, EndReason};
+use crate::conversation::{ConversationRow, EndReason, Status};
 use arrow::array::{Array, Float64Array, StringArray};
 use std::sync::Arc;
 
 fn row(id: &str, started_at: i64, frt: Option<f64>) -> ConversationRow {
     ConversationRow {
         conversation_id: Arc::from(id),
+        revision: 1,
         channel: Arc::from("web"),
+        team: None,
         customer_id: None,
+        agent_id: None,
+        status: Status::Closed,
+        end_reason: EndReason::Closed,
         started_at,
         last_event_at: started_at + 1,
-        end_reason: EndReason::Closed,
         events: 2,
-        messages: 1,
-        customer_messages: 1,
-        max_tier: 1,
+        messages_by_role: [1, 0, 0, 0, 0],
         first_customer_message_at: Some(started_at),
         first_response_at: frt.map(|s| started_at + (s * 1000.0) as i64),
         first_response_s: frt,
         first_handoff_at: None,
         first_human_response_at: None,
         first_human_response_s: None,
+        replies: 0,
+        reply_mean_s: None,
+        reply_p50_s: None,
+        reply_max_s: None,
+        waiting_since: Some(started_at),
+        handoffs: 1,
+        max_tier: 2,
+        handoff_reasons: vec!["vip".into(), "bot_failed".into()],
+        resolved: false,
+        first_resolved_at: None,
+        first_resolution_s: None,
+        full_resolution_s: None,
+        reopens: 0,
+        bot_contained: false,
+        one_touch: false,
+        csat_rating: None,
     }
 }
 

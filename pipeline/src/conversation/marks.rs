@@ -1,0 +1,93 @@
+//! The compact event log of one conversation: one 16-byte [`Mark`] per event that matters to a
+//! metric, kept sorted by event time. Every fact is recomputed from the marks, so a fact never
+//! depends on the order in which events arrived.
+
+use serde::{Deserialize, Serialize};
+use ticketpulse_schemas::{Event, EventKind, Role};
+
+/// What a mark records. The declaration order breaks ties between marks at the same
+/// millisecond: a customer message sorts before the reply that shares its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    /// `conversation_started`.
+    Started,
+    /// A customer message.
+    Customer,
+    /// A bot message.
+    Bot,
+    /// An agent message.
+    Agent,
+    /// An expert message.
+    Expert,
+    /// A system message (counted, never a turn or a reply).
+    System,
+    /// A handoff; `arg` is the tier.
+    Handoff,
+    /// `resolved`.
+    Resolved,
+    /// `reopened`.
+    Reopened,
+    /// `closed`.
+    Closed,
+    /// A CSAT rating; `arg` is the rating.
+    Csat,
+}
+
+impl Kind {
+    /// A message by the bot, an agent or an expert.
+    pub fn is_reply(self) -> bool {
+        matches!(self, Kind::Bot | Kind::Agent | Kind::Expert)
+    }
+
+    /// A message by an agent or an expert.
+    pub fn is_human(self) -> bool {
+        matches!(self, Kind::Agent | Kind::Expert)
+    }
+
+    /// A message of any role.
+    pub fn is_message(self) -> bool {
+        matches!(self, Kind::Customer | Kind::Bot | Kind::Agent | Kind::Expert | Kind::System)
+    }
+}
+
+/// One event of a conversation, as the metrics need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Mark {
+    /// Event time, epoch ms.
+    pub ts: i64,
+    /// What happened.
+    pub kind: Kind,
+    /// Tier of a handoff, rating of a CSAT, else 0.
+    pub arg: u8,
+}
+
+impl Mark {
+    /// The mark of `event`.
+    pub fn of(event: &Event) -> Mark {
+        let (kind, arg) = match &event.kind {
+            EventKind::ConversationStarted => (Kind::Started, 0),
+            EventKind::Message { role, .. } => (
+                match role {
+                    Role::Customer => Kind::Customer,
+                    Role::Bot => Kind::Bot,
+                    Role::Agent => Kind::Agent,
+                    Role::Expert => Kind::Expert,
+                    Role::System => Kind::System,
+                },
+                0,
+            ),
+            EventKind::Handoff { tier, .. } => (Kind::Handoff, *tier),
+            EventKind::Resolved => (Kind::Resolved, 0),
+            EventKind::Reopened => (Kind::Reopened, 0),
+            EventKind::Closed => (Kind::Closed, 0),
+            EventKind::Csat { rating } => (Kind::Csat, *rating),
+        };
+        Mark { ts: event.ts_ms, kind, arg }
+    }
+}
+
+/// Inserts `mark` keeping `marks` sorted.
+pub fn insert(marks: &mut Vec<Mark>, mark: Mark) {
+    let i = marks.partition_point(|m| *m <= mark);
+    marks.insert(i, mark);
+}
