@@ -4,6 +4,7 @@
 mod check;
 mod demo;
 mod generate;
+mod import;
 mod produce;
 mod report;
 mod run;
@@ -32,6 +33,8 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Decode every line of a JSONL file and report valid/invalid records (no processing).
     Check(check::CheckArgs),
+    /// Convert a public support log into contract events (JSONL).
+    Import(import::ImportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -49,6 +52,7 @@ fn main() -> std::process::ExitCode {
         Command::Produce(a) => produce::main(a),
         Command::Generate(a) => generate::main(a),
         Command::Check(a) => check::main(a),
+        Command::Import(a) => import::main(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
