@@ -90,6 +90,9 @@ pub fn main(args: DemoArgs) -> Result<()> {
     // the generator delays up to 15 minutes of events: count them in their windows
     config.time.allowed_lateness = config.time.allowed_lateness.max(Duration::from_secs(20 * 60));
     config.dedup.horizon = config.dedup.horizon.max(config.time.allowed_lateness);
+    if config.conversation.sla.is_empty() && config.conversation.business_hours.default.is_none() {
+        demo_lifecycle(&mut config.conversation);
+    }
     config.validate().context("configuration")?;
 
     let started = Instant::now();
@@ -98,4 +101,36 @@ pub fn main(args: DemoArgs) -> Result<()> {
     })?;
     drop(cluster);
     Ok(())
+}
+
+/// SLA policies, a calendar and a night range for the demo when the config file sets none: the
+/// generator's conversations are in China Standard Time.
+fn demo_lifecycle(c: &mut ticketpulse_pipeline::conversation::ConversationConfig) {
+    use ticketpulse_pipeline::conversation::{CalendarConfig, NightConfig, SlaPolicyConfig};
+    let tz = "Asia/Shanghai".to_string();
+    c.night = NightConfig { timezone: tz.clone(), hours: "22:00-06:00".into() };
+    c.business_hours.default = Some(CalendarConfig {
+        timezone: tz,
+        days: ["mon", "tue", "wed", "thu", "fri", "sat"].map(String::from).to_vec(),
+        hours: "09:00-21:00".into(),
+        holidays: vec![],
+    });
+    let s = Duration::from_secs;
+    c.sla = vec![
+        SlaPolicyConfig {
+            first_response: Some(s(30)),
+            next_reply: Some(s(120)),
+            resolution: Some(s(4 * 3600)),
+            ..Default::default()
+        },
+        SlaPolicyConfig { tier: Some(2), next_reply: Some(s(300)), ..Default::default() },
+        SlaPolicyConfig {
+            channel: Some("email".into()),
+            first_response: Some(s(4 * 3600)),
+            next_reply: Some(s(8 * 3600)),
+            resolution: Some(s(24 * 3600)),
+            business_hours: true,
+            ..Default::default()
+        },
+    ];
 }

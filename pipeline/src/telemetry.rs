@@ -86,6 +86,9 @@ pub struct Telemetry {
     pub reopened: IntCounterVec,
     /// `ticketpulse_csat_ratings_total{channel,satisfied}`
     pub csat_ratings: IntCounterVec,
+    /// `ticketpulse_sla_clocks_total{channel,target,outcome}`: SLA clocks met or breached (a
+    /// breach counted in the window of its deadline).
+    pub sla_clocks: IntCounterVec,
     /// `ticketpulse_window_count{measure,channel,tier}`: counts of the latest tumbling window.
     pub window_count: GaugeVec,
     /// `ticketpulse_window_seconds{measure,quantile,channel,tier}`: duration quantiles of the latest tumbling window.
@@ -264,6 +267,12 @@ impl Telemetry {
                 "ticketpulse_csat_ratings_total",
                 "CSAT ratings; satisfied = rating 4 or 5.",
                 &["channel", "satisfied"],
+            )?,
+            sla_clocks: counter_vec(
+                &r,
+                "ticketpulse_sla_clocks_total",
+                "SLA clocks by outcome: met (at the stopping event) or breached (at the deadline).",
+                &["channel", "target", "outcome"],
             )?,
             window_count: gauge_vec(
                 &r,

@@ -130,6 +130,34 @@ pub fn conversations_schema() -> SchemaRef {
                 ("bot_contained", Boolean, false, "resolved with no handoff and no human message"),
                 ("one_touch", Boolean, false, "resolved with at most one human message"),
                 ("csat_rating", UInt8, true, "the latest CSAT rating, 1..5"),
+                ("night", Boolean, false, "started in the night range (conversation.night, local time)"),
+                (
+                    "business_first_response_s",
+                    Float64,
+                    true,
+                    "first response time counting business hours of the team's calendar only",
+                ),
+                (
+                    "business_first_human_response_s",
+                    Float64,
+                    true,
+                    "first human response time in business hours",
+                ),
+                ("business_first_resolution_s", Float64, true, "first resolution time in business hours"),
+                (
+                    "sla_first_response",
+                    Utf8,
+                    true,
+                    "met | breached | pending; null without a first-response target",
+                ),
+                (
+                    "sla_next_reply",
+                    Utf8,
+                    true,
+                    "over every customer turn: breached if any was, else pending if any is, else met",
+                ),
+                ("sla_resolution", Utf8, true, "met | breached | pending; null without a resolution target"),
+                ("sla_breaches", UInt32, false, "SLA clocks breached (as of when the revision was written)"),
             ];
             Arc::new(Schema::new(
                 columns.into_iter().map(|(n, t, null, doc)| field(n, t, null, doc)).collect::<Vec<_>>(),
@@ -206,6 +234,18 @@ pub fn window_metrics_schema() -> SchemaRef {
             col("csat_ratings", UInt64, false, "CSAT ratings in the window");
             col("csat_satisfied", UInt64, false, "ratings of 4 or 5");
             col("csat_satisfied_share", Float64, true, "csat_satisfied / csat_ratings");
+            col("night_starts", UInt64, false, "conversations started in the night range");
+            col("night_share", Float64, true, "night_starts / conversations_started");
+            for t in ["first_response", "next_reply", "resolution"] {
+                col(&format!("sla_{t}_met"), UInt64, false, "SLA clocks met by an event in the window");
+                col(
+                    &format!("sla_{t}_breached"),
+                    UInt64,
+                    false,
+                    "SLA clocks whose deadline passed unmet in the window",
+                );
+                col(&format!("sla_{t}_compliance"), Float64, true, "met / (met + breached)");
+            }
             Arc::new(Schema::new(
                 columns.into_iter().map(|(n, t, null, doc)| field(&n, t, null, &doc)).collect::<Vec<_>>(),
             ))

@@ -245,6 +245,11 @@ impl Facts {
         Some((self.replies.len() as u32, mean, p50, max))
     }
 
+    /// The tier in effect at `at`: the highest tier handed to at or before it (1 without a handoff).
+    pub fn tier_at(&self, marks: &[Mark], at: i64) -> u8 {
+        marks.iter().filter(|m| m.kind == Kind::Handoff && m.ts <= at).map(|m| m.arg).max().unwrap_or(1)
+    }
+
     /// The window contributions of these facts, sorted. `marks` are the same the facts came
     /// from (messages count one each).
     pub fn items(&self, marks: &[Mark]) -> Vec<Item> {

@@ -16,16 +16,20 @@
 //! (within the dedup horizon) is refused ([`Applied::AlreadyEnded`], dead-lettered by the
 //! runtime) rather than starting a second conversation with the same id.
 
+mod calendar;
 mod config;
 mod facts;
 mod marks;
+mod sla;
 mod state;
 #[cfg(test)]
 mod tests;
 
-pub use config::ConversationConfig;
+pub use calendar::{Calendar, CalendarConfig, Night, NightConfig};
+pub use config::{BusinessHoursConfig, ConversationConfig, SlaPolicyConfig};
 pub use facts::{Facts, Span, Status};
 pub use marks::{Kind, Mark};
+pub use sla::{Clock, Lifecycle, Outcome, Target};
 pub use state::{Conversation, EndReason, UNKNOWN_CHANNEL};
 
 use crate::metrics::{Dimension, Group, Item, WindowOperator};
@@ -106,6 +110,22 @@ pub struct ConversationRow {
     pub one_touch: bool,
     /// The latest CSAT rating.
     pub csat_rating: Option<u8>,
+    /// Started in the night range.
+    pub night: bool,
+    /// First response time in business hours of the conversation's calendar, seconds.
+    pub business_first_response_s: Option<f64>,
+    /// First human response time in business hours, seconds.
+    pub business_first_human_response_s: Option<f64>,
+    /// First resolution time in business hours, seconds.
+    pub business_first_resolution_s: Option<f64>,
+    /// First-response SLA outcome, if a policy sets that target.
+    pub sla_first_response: Option<Outcome>,
+    /// Next-reply SLA outcome over every customer turn (breached if any turn was).
+    pub sla_next_reply: Option<Outcome>,
+    /// Resolution SLA outcome.
+    pub sla_resolution: Option<Outcome>,
+    /// SLA clocks breached.
+    pub sla_breaches: u32,
 }
 
 impl ConversationRow {
@@ -135,6 +155,11 @@ pub enum Applied {
 /// The open conversations, their timers, and the recently evicted ids.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConversationOperator {
+    /// The settings the state was built with (SLA policies, calendars and night range shape the
+    /// window contributions already made).
+    config: ConversationConfig,
+    #[serde(skip)]
+    lifecycle: std::sync::OnceLock<Arc<Lifecycle>>,
     idle_timeout_ms: i64,
     lateness_ms: i64,
     ended_horizon_ms: i64,
@@ -148,6 +173,11 @@ pub struct ConversationOperator {
     strings: HashMap<String, Arc<str>>,
     #[serde(skip, default = "unknown_channel")]
     unknown: Arc<str>,
+}
+
+/// The lifecycle of the default settings, which always compile (UTC night, no calendars).
+fn unreachable_default() -> Lifecycle {
+    Lifecycle { night: Night::utc_default(), default: None, teams: Default::default(), policies: Vec::new() }
 }
 
 fn unknown_channel() -> Arc<str> {
@@ -180,10 +210,12 @@ impl WindowChange {
 }
 
 impl ConversationOperator {
-    /// An operator with no conversations.
-    pub fn new(idle_timeout_ms: i64, lateness_ms: i64, ended_horizon_ms: i64) -> Self {
+    /// An operator with no conversations; `config` was validated.
+    pub fn new(config: &ConversationConfig, lateness_ms: i64, ended_horizon_ms: i64) -> Self {
         ConversationOperator {
-            idle_timeout_ms,
+            config: config.clone(),
+            lifecycle: std::sync::OnceLock::new(),
+            idle_timeout_ms: crate::time::millis(config.idle_timeout),
             lateness_ms,
             ended_horizon_ms,
             open: HashMap::new(),
@@ -195,9 +227,20 @@ impl ConversationOperator {
         }
     }
 
-    /// Idle timeout, ms of event time.
-    pub fn idle_timeout_ms(&self) -> i64 {
-        self.idle_timeout_ms
+    /// The settings the state was built with.
+    pub fn config(&self) -> &ConversationConfig {
+        &self.config
+    }
+
+    /// The compiled lifecycle settings (validated at start; a config that fails to compile here
+    /// falls back to no calendars and no policies).
+    fn lifecycle(&self) -> Arc<Lifecycle> {
+        self.lifecycle
+            .get_or_init(|| {
+                let compiled = self.config.lifecycle().or_else(|_| ConversationConfig::default().lifecycle());
+                Arc::new(compiled.unwrap_or_else(|_| unreachable_default()))
+            })
+            .clone()
     }
 
     /// Conversations held.
@@ -248,15 +291,16 @@ impl ConversationOperator {
             self.open.insert(id.clone(), Conversation::new(id));
         }
         let unknown = self.unknown.clone();
+        let life = self.lifecycle();
         let Some(conv) = self.open.get_mut(id) else { return Applied::AlreadyEnded };
         let before = (!conv.marks.is_empty()).then(|| {
             let f = conv.facts();
-            (conv.key(&unknown), f.items(&conv.marks))
+            (conv.key(&unknown), conv.items(&f, &life, &unknown))
         });
         conv.fold(event, interned);
         let after = conv.facts();
         let key = conv.key(&unknown);
-        let items = after.items(&conv.marks);
+        let items = conv.items(&after, &life, &unknown);
         let mut change = WindowChange::default();
         match before {
             Some((old_key, old)) if old_key == key => {
@@ -305,16 +349,17 @@ impl ConversationOperator {
             let actual = self.deadline(conv, &f);
             if actual < watermark && self.evict_at(&f) < watermark {
                 let reason = if f.closed_at.is_some() { EndReason::Closed } else { EndReason::IdleTimeout };
-                rows.extend(self.evict(&id, &f, reason, deadline));
+                rows.extend(self.evict(&id, &f, reason, watermark));
                 continue;
             }
             let unknown = self.unknown.clone();
+            let life = self.lifecycle();
             let mut next = actual;
             if actual < watermark
                 && let Some(conv) = self.open.get_mut(&id)
             {
                 let reason = if f.closed_at.is_some() { EndReason::Closed } else { EndReason::Resolved };
-                rows.push(conv.row(&f, reason, &unknown));
+                rows.push(conv.row(&f, reason, &life, watermark, &unknown));
                 conv.revision += 1;
                 conv.dirty = false;
                 next = self.evict_at(&f);
@@ -354,13 +399,15 @@ impl ConversationOperator {
         rows
     }
 
-    /// Removes a conversation, remembering its id; its last revision if it changed.
+    /// Removes a conversation, remembering its id; its last revision (SLA clocks judged as of
+    /// `at`) if it changed.
     fn evict(&mut self, id: &Arc<str>, f: &Facts, reason: EndReason, at: i64) -> Option<ConversationRow> {
         let conv = self.open.remove(id)?;
         let forget_at = at.saturating_add(self.ended_horizon_ms);
         self.ended.insert(id.clone(), forget_at);
         self.ended_order.insert((forget_at, id.clone()));
-        conv.dirty.then(|| conv.row(f, reason, &self.unknown))
+        let life = self.lifecycle();
+        conv.dirty.then(|| conv.row(f, reason, &life, at, &self.unknown))
     }
 
     fn forget_ended(&mut self, watermark: i64) {

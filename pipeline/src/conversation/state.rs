@@ -5,6 +5,8 @@
 use super::ConversationRow;
 use super::facts::Facts;
 use super::marks::{self, Mark};
+use super::sla::{self, Lifecycle, Outcome, Target};
+use crate::metrics::{Item, Measure};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use ticketpulse_schemas::{Event, EventKind};
@@ -137,9 +139,51 @@ impl Conversation {
     }
 
     /// The output row for the next revision.
-    pub(super) fn row(&self, f: &Facts, end_reason: EndReason, unknown: &Arc<str>) -> ConversationRow {
+    fn team(&self) -> Option<&str> {
+        self.team.as_ref().map(|(_, t)| &**t)
+    }
+
+    /// Every window contribution: the facts' own, the night start, and the SLA outcomes (a met
+    /// clock at its stopping event, a breached one at its deadline).
+    pub(super) fn items(&self, f: &Facts, life: &Lifecycle, unknown: &Arc<str>) -> Vec<Item> {
+        let mut items = f.items(&self.marks);
+        if life.night.contains(f.started_at) {
+            let tier = f.tier_at(&self.marks, f.started_at);
+            items.push(Item { at: f.started_at, measure: Measure::Night, value: 1, tier });
+        }
+        let clocks = life.clocks(f, &self.marks, &self.channel(unknown), self.team());
+        for c in &clocks {
+            let (at, measure) = match c.final_outcome() {
+                Some(Outcome::Met(at)) => (at, Measure::SlaMet(c.target)),
+                Some(Outcome::Breached(at)) => (at, Measure::SlaBreached(c.target)),
+                _ => continue,
+            };
+            items.push(Item { at, measure, value: 1, tier: f.tier_at(&self.marks, c.started) });
+        }
+        items.sort_unstable();
+        items
+    }
+
+    /// The output row for the next revision; SLA clocks still running are judged as of `as_of`.
+    pub(super) fn row(
+        &self,
+        f: &Facts,
+        end_reason: EndReason,
+        life: &Lifecycle,
+        as_of: i64,
+        unknown: &Arc<str>,
+    ) -> ConversationRow {
         let replies = f.reply_stats();
         let fr = f.first_resolution();
+        let calendar = life.calendar(self.team());
+        let business = |span: Option<super::Span>| {
+            let (c, s) = (calendar?, span?);
+            c.business_ms(s.from, s.to).map(|ms| ms as f64 / 1000.0)
+        };
+        let clocks = life.clocks(f, &self.marks, &self.channel(unknown), self.team());
+        let sla = |t: Target| sla::summary(&clocks, t, as_of);
+        let breaches =
+            clocks.iter().filter(|c| matches!(c.outcome(as_of), Some(Outcome::Breached(_)))).count();
         ConversationRow {
             conversation_id: self.id.clone(),
             revision: self.revision + 1,
@@ -175,6 +219,14 @@ impl Conversation {
             bot_contained: f.bot_contained(),
             one_touch: f.one_touch(),
             csat_rating: f.csat.map(|c| c.1),
+            night: life.night.contains(f.started_at),
+            business_first_response_s: business(f.first_response),
+            business_first_human_response_s: business(f.first_human_response),
+            business_first_resolution_s: business(fr),
+            sla_first_response: sla(Target::FirstResponse),
+            sla_next_reply: sla(Target::NextReply),
+            sla_resolution: sla(Target::Resolution),
+            sla_breaches: breaches as u32,
         }
     }
 }

@@ -21,9 +21,17 @@ fn msg(role: Role) -> EventKind {
     EventKind::Message { role, text: String::new() }
 }
 
+fn config() -> ConversationConfig {
+    ConversationConfig { idle_timeout: std::time::Duration::from_secs(3600), ..Default::default() }
+}
+
 fn op() -> (ConversationOperator, WindowOperator) {
+    op_with(&config())
+}
+
+fn op_with(config: &ConversationConfig) -> (ConversationOperator, WindowOperator) {
     (
-        ConversationOperator::new(3_600_000, 60_000, 3_600_000),
+        ConversationOperator::new(config, 60_000, 3_600_000),
         WindowOperator::new(vec![WindowSpec::tumbling(60_000)], 60_000, 3_600_000),
     )
 }
@@ -223,4 +231,115 @@ fn events_count_under_the_tier_in_effect_when_they_happened() {
         tiers,
         vec![("1".to_string(), 1, 0, 0, 0), ("2".to_string(), 0, 1, 1, 0), ("3".to_string(), 0, 1, 0, 1)]
     );
+}
+
+fn sla_config() -> ConversationConfig {
+    let s = std::time::Duration::from_secs;
+    ConversationConfig {
+        sla: vec![
+            SlaPolicyConfig {
+                first_response: Some(s(10)),
+                next_reply: Some(s(30)),
+                resolution: Some(s(3600)),
+                ..Default::default()
+            },
+            SlaPolicyConfig {
+                channel: Some("email".into()),
+                first_response: Some(s(600)),
+                ..Default::default()
+            },
+        ],
+        ..config()
+    }
+}
+
+#[test]
+fn sla_breaches_happen_at_the_deadline_and_rows_say_met_or_breached() {
+    let (mut c, mut w) = op_with(&sla_config());
+    for e in [
+        ev("1", "c", 0, EventKind::ConversationStarted, Some("web")),
+        ev("2", "c", 1, msg(Role::Customer), None),
+        ev("3", "c", 5, msg(Role::Bot), None), // first response 4 s: met (not a next reply)
+        ev("4", "c", 100, msg(Role::Customer), None), // next reply due at 130 s
+        ev("5", "c", 200, msg(Role::Agent), None), // late: breached at 130 s
+        ev("6", "c", 300, msg(Role::Customer), None), // answered by nobody before resolution at 310 s
+        ev("7", "c", 310, EventKind::Resolved, None),
+        // e-mail: its own first-response target (10 min), the default next reply and resolution
+        ev("8", "m", 0, EventKind::ConversationStarted, Some("email")),
+        ev("9", "m", 0, msg(Role::Customer), None),
+    ] {
+        apply(&mut c, &mut w, &e);
+    }
+    let rows = c.drain(5_000_000);
+    let r = &rows[0];
+    assert_eq!(&*r.conversation_id, "c");
+    assert_eq!(
+        (r.sla_first_response, r.sla_next_reply, r.sla_resolution),
+        (Some(Outcome::Met(5_000)), Some(Outcome::Breached(130_000)), Some(Outcome::Met(310_000)))
+    );
+    assert_eq!(r.sla_breaches, 1, "the turn at 300 s was made moot by the resolution at 310 s");
+    let m = &rows[1];
+    assert_eq!(m.sla_first_response, Some(Outcome::Breached(600_000)), "unanswered past 10 min");
+    assert_eq!(m.sla_resolution, Some(Outcome::Breached(3_600_000)));
+    let web: Vec<(i64, [i64; 3], [i64; 3])> = w
+        .close(i64::MAX)
+        .into_iter()
+        .filter(|r| r.group.1.as_ref() == "web")
+        .filter(|r| r.group.0 == Dimension::Channel)
+        .filter(|r| r.aggregate.sla_met != [0; 3] || r.aggregate.sla_breached != [0; 3])
+        .map(|r| (r.start, r.aggregate.sla_met, r.aggregate.sla_breached))
+        .collect();
+    assert_eq!(
+        web,
+        vec![(0, [1, 0, 0], [0, 0, 0]), (120_000, [0, 0, 0], [0, 1, 0]), (300_000, [0, 0, 1], [0, 0, 0])],
+        "met at the stopping event, breached in the window of the deadline"
+    );
+}
+
+#[test]
+fn a_reply_before_the_deadline_retracts_the_breach_placed_while_waiting() {
+    let (mut c, mut w) = op_with(&sla_config());
+    apply(&mut c, &mut w, &ev("1", "c", 0, msg(Role::Customer), Some("web")));
+    apply(&mut c, &mut w, &ev("2", "c", 8, msg(Role::Agent), None));
+    let channel = w.close(i64::MAX).into_iter().filter(|r| r.group.0 == Dimension::Channel);
+    let breached: Vec<[i64; 3]> =
+        channel.map(|r| r.aggregate.sla_breached).filter(|b| *b != [0; 3]).collect();
+    assert_eq!(breached, vec![[0, 0, 1]], "only the resolution clock is still breaching (at 1 h)");
+}
+
+#[test]
+fn business_hours_and_night_use_the_calendar_of_the_team() {
+    let cal = |tz: &str| CalendarConfig {
+        timezone: tz.into(),
+        days: ["mon", "tue", "wed", "thu", "fri"].map(String::from).to_vec(),
+        hours: "09:00-18:00".into(),
+        holidays: vec![],
+    };
+    let config = ConversationConfig {
+        night: NightConfig { timezone: "Asia/Shanghai".into(), hours: "22:00-06:00".into() },
+        business_hours: BusinessHoursConfig {
+            default: Some(cal("Asia/Shanghai")),
+            teams: [("berlin".to_string(), cal("Europe/Berlin"))].into(),
+        },
+        ..config()
+    };
+    let (mut c, mut w) = op_with(&config);
+    // Monday 2026-11-02 17:30 Shanghai = 09:30 UTC = 10:30 Berlin
+    let t0 = 1_793_611_800;
+    let mut team = |id: &str, conv: &str, ts: i64, kind: EventKind, t: Option<&str>| {
+        let mut e = ev(id, conv, ts, kind, Some("web"));
+        e.team = t.map(Into::into);
+        apply(&mut c, &mut w, &e);
+    };
+    team("1", "sh", t0, msg(Role::Customer), None);
+    team("2", "sh", t0 + 3600, msg(Role::Agent), None); // 18:30: only 30 min in business hours
+    team("3", "be", t0, msg(Role::Customer), Some("berlin"));
+    team("4", "be", t0 + 3600, msg(Role::Agent), None); // 11:30 Berlin: the full hour
+    team("5", "nt", t0 + 5 * 3600, msg(Role::Customer), None); // 22:30 Shanghai: night
+    let rows = c.drain(i64::MAX);
+    let get = |id: &str| rows.iter().find(|r| &*r.conversation_id == id).unwrap();
+    assert_eq!(get("sh").business_first_response_s, Some(1800.0));
+    assert_eq!(get("sh").first_response_s, Some(3600.0));
+    assert_eq!(get("be").business_first_response_s, Some(3600.0));
+    assert_eq!((get("sh").night, get("nt").night), (false, true));
 }

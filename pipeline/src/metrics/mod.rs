@@ -21,6 +21,7 @@ pub use quantile::quantile;
 pub use sketch::{RELATIVE_ACCURACY, Sketch};
 pub use spec::{Dimension, Group, WindowSpec};
 
+pub use crate::conversation::Target;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,6 +50,12 @@ pub enum Measure {
     Reopened,
     /// A CSAT rating (value: the rating).
     Csat,
+    /// A conversation started in the night range (at its start).
+    Night,
+    /// An SLA clock met (at the event that stopped it).
+    SlaMet(Target),
+    /// An SLA clock breached (at its deadline).
+    SlaBreached(Target),
 }
 
 /// One contribution of a conversation to the windows containing `at`.
@@ -91,6 +98,12 @@ pub struct Aggregate {
     pub csat_ratings: i64,
     /// Of those, 4 or 5.
     pub csat_satisfied: i64,
+    /// Conversations started in the night range.
+    pub night_starts: i64,
+    /// SLA clocks met in the window, by target (first response, next reply, resolution).
+    pub sla_met: [i64; 3],
+    /// SLA clocks breached in the window (deadline in the window), by target.
+    pub sla_breached: [i64; 3],
 }
 
 impl Aggregate {
@@ -113,6 +126,9 @@ impl Aggregate {
                     self.csat_satisfied += sign;
                 }
             }
+            Measure::Night => self.night_starts += sign,
+            Measure::SlaMet(t) => self.sla_met[t.index()] += sign,
+            Measure::SlaBreached(t) => self.sla_breached[t.index()] += sign,
         }
     }
 

@@ -33,11 +33,7 @@ impl ProcessorState {
         ProcessorState {
             dedup: Dedup::new(config.dedup.horizon),
             clock: WatermarkTracker::new(config.time.idle_partition_timeout),
-            conversations: ConversationOperator::new(
-                crate::time::millis(config.conversation.idle_timeout),
-                lateness,
-                horizon,
-            ),
+            conversations: ConversationOperator::new(&config.conversation, lateness, horizon),
             windows: WindowOperator::new(
                 config.time.window_specs(),
                 lateness,
@@ -73,7 +69,7 @@ impl ProcessorState {
             ("time.allowed_lateness", self.windows.lateness_ms(), config.time.lateness_ms()),
             (
                 "conversation.idle_timeout",
-                self.conversations.idle_timeout_ms(),
+                crate::time::millis(self.conversations.config().idle_timeout),
                 crate::time::millis(config.conversation.idle_timeout),
             ),
             ("dedup.horizon", self.dedup.horizon_ms(), crate::time::millis(config.dedup.horizon)),
@@ -91,6 +87,21 @@ impl ProcessorState {
                     ),
                 ));
             }
+        }
+        let (was, now) = (self.conversations.config(), &config.conversation);
+        let lifecycle = [
+            ("conversation.night", was.night != now.night),
+            ("conversation.business_hours", was.business_hours != now.business_hours),
+            ("conversation.sla", was.sla != now.sla),
+        ];
+        if let Some((field, _)) = lifecycle.into_iter().find(|(_, changed)| *changed) {
+            return Err(Error::config(
+                field,
+                format!(
+                    "differs from the checkpoint in {}: the window contributions already made depend on it; keep it or use a new output directory",
+                    config.output.dir.display()
+                ),
+            ));
         }
         self.clock.set_idle_timeout(config.time.idle_partition_timeout);
         Ok(())

@@ -111,6 +111,14 @@ impl TableRow for ConversationRow {
             bools(rows, |r| r.bot_contained),
             bools(rows, |r| r.one_touch),
             u8s(rows, |r| r.csat_rating),
+            bools(rows, |r| r.night),
+            f64s(rows, |r| r.business_first_response_s),
+            f64s(rows, |r| r.business_first_human_response_s),
+            f64s(rows, |r| r.business_first_resolution_s),
+            strs(rows, |r| r.sla_first_response.map(|o| o.as_str())),
+            strs(rows, |r| r.sla_next_reply.map(|o| o.as_str())),
+            strs(rows, |r| r.sla_resolution.map(|o| o.as_str())),
+            u32s(rows, |r| r.sla_breaches),
         ];
         Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
     }
@@ -169,7 +177,17 @@ impl TableRow for ClosedWindow {
             count(|a| a.csat_ratings),
             count(|a| a.csat_satisfied),
             rate(|a| ratio(a.csat_satisfied, a.csat_ratings)),
+            count(|a| a.night_starts),
+            rate(|a| ratio(a.night_starts, a.conversations_started)),
         ]);
+        for t in 0..3 {
+            columns.push(u64s(rows, move |r| r.aggregate.sla_met[t].max(0) as u64));
+            columns.push(u64s(rows, move |r| r.aggregate.sla_breached[t].max(0) as u64));
+            columns.push(f64s(rows, move |r| {
+                let a = &r.aggregate;
+                ratio(a.sla_met[t], a.sla_met[t] + a.sla_breached[t])
+            }));
+        }
         Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
     }
 }

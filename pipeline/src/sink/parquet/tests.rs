@@ -39,6 +39,14 @@ fn row(id: &str, started_at: i64, frt: Option<f64>) -> ConversationRow {
         bot_contained: false,
         one_touch: false,
         csat_rating: None,
+        night: true,
+        business_first_response_s: None,
+        business_first_human_response_s: None,
+        business_first_resolution_s: None,
+        sla_first_response: Some(crate::conversation::Outcome::Pending),
+        sla_next_reply: None,
+        sla_resolution: None,
+        sla_breaches: 0,
     }
 }
 

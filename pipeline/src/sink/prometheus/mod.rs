@@ -5,7 +5,7 @@ mod server;
 
 pub use server::{MetricsServer, MetricsServerConfig};
 
-use crate::conversation::ConversationRow;
+use crate::conversation::{ConversationRow, Target};
 use crate::metrics::{Aggregate, ClosedWindow, Dimension, Sketch, ratio};
 use crate::telemetry::Telemetry;
 
@@ -36,6 +36,12 @@ pub fn record_window(t: &Telemetry, w: &ClosedWindow, previous: &Aggregate) {
     let unsatisfied = grew(a.csat_ratings - a.csat_satisfied, p.csat_ratings - p.csat_satisfied);
     t.csat_ratings.with_label_values(&[&*w.group.1, "true"]).inc_by(satisfied);
     t.csat_ratings.with_label_values(&[&*w.group.1, "false"]).inc_by(unsatisfied);
+    for target in Target::ALL {
+        let i = target.index();
+        let clocks = |outcome: &str| t.sla_clocks.with_label_values(&[&*w.group.1, target.as_str(), outcome]);
+        clocks("met").inc_by(grew(a.sla_met[i], p.sla_met[i]));
+        clocks("breached").inc_by(grew(a.sla_breached[i], p.sla_breached[i]));
+    }
     let observe = |h: &prometheus::HistogramVec, now: &Sketch, before: &Sketch| {
         let h = h.with_label_values(&channel);
         for (v, n) in now.added_since(before) {
@@ -62,10 +68,17 @@ pub fn durations(a: &Aggregate) -> [(&'static str, &Sketch); 4] {
 
 /// The rates of a window, by their `ratio` label (`None` when the denominator is zero):
 /// resolutions per conversation started, bot-contained share of resolutions, escalations per
-/// conversation started, reopens per resolution, satisfied share of CSAT ratings.
-pub fn rates(a: &Aggregate) -> [(&'static str, Option<f64>); 6] {
+/// conversation started, reopens per resolution, satisfied share of CSAT ratings, night share of
+/// starts, and per SLA target the compliance met / (met + breached).
+pub fn rates(a: &Aggregate) -> [(&'static str, Option<f64>); 10] {
     let resolved = a.resolution.count() as i64;
+    let compliance =
+        |t: Target| ratio(a.sla_met[t.index()], a.sla_met[t.index()] + a.sla_breached[t.index()]);
     [
+        ("night", ratio(a.night_starts, a.conversations_started)),
+        ("sla_first_response_compliance", compliance(Target::FirstResponse)),
+        ("sla_next_reply_compliance", compliance(Target::NextReply)),
+        ("sla_resolution_compliance", compliance(Target::Resolution)),
         ("resolution", ratio(resolved, a.conversations_started)),
         ("bot_containment", ratio(a.bot_contained, resolved)),
         ("escalation_tier2", ratio(a.escalated_tier2, a.conversations_started)),
@@ -100,7 +113,7 @@ impl WindowGauges {
         let a = &w.aggregate;
         let [channel, tier] = labels;
         t.window_end.with_label_values(&labels).set(w.end as f64 / 1000.0);
-        let counts = [
+        let counts: [(&str, i64); 10] = [
             ("conversations_started", a.conversations_started),
             ("messages", a.messages),
             ("resolved", a.resolution.count() as i64),
@@ -109,6 +122,8 @@ impl WindowGauges {
             ("escalated_tier3", a.escalated_tier3),
             ("reopened", a.reopened),
             ("csat_ratings", a.csat_ratings),
+            ("night_starts", a.night_starts),
+            ("sla_breached", a.sla_breached.iter().sum()),
         ];
         for (measure, v) in counts {
             t.window_count.with_label_values(&[measure, channel, tier]).set(v as f64);
