@@ -268,11 +268,21 @@ fn naive(events: &[Gen]) -> Naive {
     }
     let mut rows = BTreeMap::new();
     let mut windows: BTreeMap<WindowKey, Aggregate> = BTreeMap::new();
+    let mut waits: Vec<(Groups, i64, i64)> = Vec::new();
+    let mut first_start = [i64::MAX; 2];
+    let max_ts = events.iter().map(|e| e.ts).max().unwrap();
     for (id, mut evs) in by_conv {
         evs.sort_by_key(|v| v["ts"].as_i64().unwrap());
-        let (row, items, groups) = naive_conversation(&evs);
+        let (row, items, groups, conv_waits) = naive_conversation(&evs);
         rows.insert(id, row);
+        for (a, b, tier) in conv_waits {
+            let mut g = groups.clone();
+            g.push((Dimension::Tier, tier.to_string()));
+            waits.push((g, a, b));
+        }
         for item in items {
+            let minute = item.at.div_euclid(60_000) * 60_000;
+            first_start = [first_start[0].min(minute), first_start[1].min(minute - 120_000)];
             let tumbling = [item.at.div_euclid(WINDOW_MS) * WINDOW_MS];
             let last = item.at.div_euclid(60_000) * 60_000;
             let hopping = [last - 120_000, last - 60_000, last];
@@ -286,12 +296,56 @@ fn naive(events: &[Gen]) -> Naive {
             }
         }
     }
+    // the backlog at every window end: windows with activity, and every window from the first
+    // one to the last event (quiet windows are written when someone is waiting)
+    let mut starts: BTreeMap<&'static str, std::collections::BTreeSet<i64>> = BTreeMap::new();
+    for (kind, _, _, _) in windows.keys() {
+        starts.entry(kind).or_default();
+    }
+    for (kind, start, _, _) in windows.keys() {
+        starts.get_mut(kind).unwrap().insert(*start);
+    }
+    for (i, (kind, width)) in [("tumbling", WINDOW_MS), ("hopping", HOP_WIDTH_MS)].into_iter().enumerate() {
+        let mut start = first_start[i];
+        while start + width <= max_ts {
+            starts.entry(kind).or_default().insert(start);
+            start += 60_000;
+        }
+    }
+    let groups: std::collections::BTreeSet<(Dimension, String)> =
+        waits.iter().flat_map(|(g, _, _)| g.iter().cloned()).collect();
+    for (kind, width) in [("tumbling", WINDOW_MS), ("hopping", HOP_WIDTH_MS)] {
+        for &start in starts.get(kind).into_iter().flatten() {
+            let end = start + width;
+            if end > max_ts {
+                continue; // the backlog is reported up to the latest event time
+            }
+            for (d, g) in &groups {
+                let waiting: Vec<i64> = waits
+                    .iter()
+                    .filter(|(gs, a, b)| gs.contains(&(*d, g.clone())) && *a < end && end <= *b)
+                    .map(|w| w.1)
+                    .collect();
+                if let Some(oldest) = waiting.iter().min() {
+                    let a = windows.entry((kind, start, *d, g.clone())).or_default();
+                    a.backlog = waiting.len() as i64;
+                    a.oldest_wait_ms = end - oldest;
+                }
+            }
+        }
+    }
     windows.retain(|_, a| !a.is_empty());
     Naive { rows, windows }
 }
 
-/// One conversation's expected row (as JSON), window items and groups.
-fn naive_conversation(evs: &[Value]) -> (Value, Vec<Item>, Vec<(Dimension, String)>) {
+/// The window groups of a conversation (dimension, value).
+type Groups = Vec<(Dimension, String)>;
+
+/// One conversation's waits for a human: (from, to, tier at from).
+type Waits = Vec<(i64, i64, u8)>;
+
+/// One conversation's expected row (as JSON), window items, groups and waits for a human.
+fn naive_conversation(evs: &[Value]) -> (Value, Vec<Item>, Vec<(Dimension, String)>, Waits) {
     let ts = |v: &Value| v["ts"].as_i64().unwrap();
     let kind = |v: &Value| v["type"].as_str().unwrap().to_string();
     let role = |v: &Value| v["role"].as_str().unwrap_or("").to_string();
@@ -458,7 +512,25 @@ fn naive_conversation(evs: &[Value]) -> (Value, Vec<Item>, Vec<(Dimension, Strin
     if let Some(t) = team {
         groups.push((Dimension::Team, t));
     }
-    (row, items, groups)
+    // waiting for a human: from a handoff to the next human message, resolution or closure; a
+    // wait still open ends when the conversation expires (last event + the default 24 h)
+    let mut waits = Vec::new();
+    let mut since: Option<i64> = None;
+    for v in evs {
+        let k = kind(v);
+        if k == "handoff" {
+            since = since.or(Some(ts(v)));
+        } else if (["resolved", "closed"].contains(&k.as_str())
+            || ["agent", "expert"].contains(&role(v).as_str()))
+            && let Some(a) = since.take()
+        {
+            waits.push((a, ts(v), tier_at(a)));
+        }
+    }
+    if let Some(a) = since {
+        waits.push((a, evs.iter().map(ts).max().unwrap() + 86_400_000, tier_at(a)));
+    }
+    (row, items, groups, waits)
 }
 
 /// A streamed row in the shape of the naive one.
@@ -517,8 +589,9 @@ fn streaming_equals_batch_for_random_out_of_order_late_duplicated_input_with_a_r
         let extra: Vec<_> = windows.keys().filter(|k| !want.windows.contains_key(*k)).collect();
         assert!(
             missing.is_empty() && extra.is_empty(),
-            "seed {seed}: windows differ\nbatch differs: {:?}\nstream only: {extra:?}",
-            missing.iter().take(3).map(|(k, a)| (k, a, windows.get(*k))).collect::<Vec<_>>()
+            "seed {seed}: windows differ\nbatch differs: {:?}\nstream only: {:?}",
+            missing.iter().take(3).map(|(k, a)| (k, a, windows.get(*k))).collect::<Vec<_>>(),
+            extra.iter().take(2).map(|k| (k, &windows[*k])).collect::<Vec<_>>()
         );
     }
     assert!(late > 100, "late events were exercised: {late}");

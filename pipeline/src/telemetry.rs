@@ -95,6 +95,10 @@ pub struct Telemetry {
     pub window_seconds: GaugeVec,
     /// `ticketpulse_window_ratio{ratio,channel,tier}`: rates of the latest tumbling window.
     pub window_ratio: GaugeVec,
+    /// `ticketpulse_backlog_conversations{channel,tier}`: waiting for a human at the end of the latest tumbling window.
+    pub backlog: GaugeVec,
+    /// `ticketpulse_backlog_oldest_wait_seconds{channel,tier}`: the longest of those waits.
+    pub oldest_wait: GaugeVec,
     /// `ticketpulse_window_end_timestamp_seconds{channel,tier}`: end of the window the gauges show.
     pub window_end: GaugeVec,
     /// `ticketpulse_window_corrections_total`: window rows re-emitted because late data changed them.
@@ -291,6 +295,18 @@ impl Telemetry {
                 "ticketpulse_window_ratio",
                 "Rates of the latest closed tumbling window, 0..1.",
                 &["ratio", "channel", "tier"],
+            )?,
+            backlog: gauge_vec(
+                &r,
+                "ticketpulse_backlog_conversations",
+                "Conversations waiting for a human (handed off, no human reply yet) at the end of the latest tumbling window.",
+                &WINDOW_GROUP_LABELS,
+            )?,
+            oldest_wait: gauge_vec(
+                &r,
+                "ticketpulse_backlog_oldest_wait_seconds",
+                "How long the longest-waiting conversation had waited for a human at the end of the latest tumbling window.",
+                &WINDOW_GROUP_LABELS,
             )?,
             window_end: gauge_vec(
                 &r,

@@ -234,6 +234,18 @@ pub fn window_metrics_schema() -> SchemaRef {
             col("csat_ratings", UInt64, false, "CSAT ratings in the window");
             col("csat_satisfied", UInt64, false, "ratings of 4 or 5");
             col("csat_satisfied_share", Float64, true, "csat_satisfied / csat_ratings");
+            col(
+                "backlog",
+                UInt64,
+                false,
+                "conversations waiting for a human (handed off, no human reply yet) at the window end",
+            );
+            col(
+                "oldest_wait_s",
+                Float64,
+                true,
+                "how long the longest-waiting of them had waited at the window end",
+            );
             col("night_starts", UInt64, false, "conversations started in the night range");
             col("night_share", Float64, true, "night_starts / conversations_started");
             for t in ["first_response", "next_reply", "resolution"] {

@@ -245,6 +245,31 @@ impl Facts {
         Some((self.replies.len() as u32, mean, p50, max))
     }
 
+    /// When the conversation waited for a human: from a handoff (while not already waiting) to
+    /// the next agent or expert message, or the next `resolved`/`closed`; a wait still open ends
+    /// when the conversation expires, its last event plus `idle_ms`.
+    pub fn waits(&self, marks: &[Mark], idle_ms: i64) -> Vec<Span> {
+        let mut waits = Vec::new();
+        let mut since = None;
+        for m in marks {
+            match m.kind {
+                Kind::Handoff => {
+                    since.get_or_insert(m.ts);
+                }
+                k if k.is_human() || matches!(k, Kind::Resolved | Kind::Closed) => {
+                    if let Some(from) = since.take() {
+                        waits.push(Span { from, to: m.ts });
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(from) = since {
+            waits.push(Span { from, to: self.last_event_at.saturating_add(idle_ms) });
+        }
+        waits
+    }
+
     /// The tier in effect at `at`: the highest tier handed to at or before it (1 without a handoff).
     pub fn tier_at(&self, marks: &[Mark], at: i64) -> u8 {
         marks.iter().filter(|m| m.kind == Kind::Handoff && m.ts <= at).map(|m| m.arg).max().unwrap_or(1)

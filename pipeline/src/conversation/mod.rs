@@ -292,15 +292,16 @@ impl ConversationOperator {
         }
         let unknown = self.unknown.clone();
         let life = self.lifecycle();
+        let idle_ms = self.idle_timeout_ms;
         let Some(conv) = self.open.get_mut(id) else { return Applied::AlreadyEnded };
         let before = (!conv.marks.is_empty()).then(|| {
             let f = conv.facts();
-            (conv.key(&unknown), conv.items(&f, &life, &unknown))
+            (conv.key(&unknown), conv.items(&f, &life, idle_ms, &unknown))
         });
         conv.fold(event, interned);
         let after = conv.facts();
         let key = conv.key(&unknown);
-        let items = conv.items(&after, &life, &unknown);
+        let items = conv.items(&after, &life, idle_ms, &unknown);
         let mut change = WindowChange::default();
         match before {
             Some((old_key, old)) if old_key == key => {

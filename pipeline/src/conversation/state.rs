@@ -143,10 +143,14 @@ impl Conversation {
         self.team.as_ref().map(|(_, t)| &**t)
     }
 
-    /// Every window contribution: the facts' own, the night start, and the SLA outcomes (a met
-    /// clock at its stopping event, a breached one at its deadline).
-    pub(super) fn items(&self, f: &Facts, life: &Lifecycle, unknown: &Arc<str>) -> Vec<Item> {
+    /// Every window contribution: the facts' own, the waits for a human, the night start, and
+    /// the SLA outcomes (a met clock at its stopping event, a breached one at its deadline).
+    pub(super) fn items(&self, f: &Facts, life: &Lifecycle, idle_ms: i64, unknown: &Arc<str>) -> Vec<Item> {
         let mut items = f.items(&self.marks);
+        for w in f.waits(&self.marks, idle_ms) {
+            let tier = f.tier_at(&self.marks, w.from);
+            items.push(Item { at: w.from, measure: Measure::Waiting, value: w.to, tier });
+        }
         if life.night.contains(f.started_at) {
             let tier = f.tier_at(&self.marks, f.started_at);
             items.push(Item { at: f.started_at, measure: Measure::Night, value: 1, tier });

@@ -192,7 +192,7 @@ fn a_late_started_event_moves_the_window_contributions_to_the_right_channel() {
     apply(&mut c, &mut w, &ev("2", "c", 65, msg(Role::Customer), None));
     apply(&mut c, &mut w, &ev("3", "c", 66, msg(Role::Bot), None));
     apply(&mut c, &mut w, &ev("1", "c", 59, EventKind::ConversationStarted, Some("douyin")));
-    let closed = w.close(i64::MAX);
+    let closed = w.close(i64::MAX, 0);
     let summary: Vec<(i64, String, i64, i64, u64)> = closed
         .into_iter()
         .filter(|c| c.group.0 == Dimension::Channel)
@@ -219,7 +219,7 @@ fn events_count_under_the_tier_in_effect_when_they_happened() {
     // a late handoff to tier 2 before the customer message moves it to tier 2
     apply(&mut c, &mut w, &ev("5", "c", 1, EventKind::Handoff { tier: 2, reason: None }, None));
     let tiers: Vec<(String, i64, i64, i64, i64)> = w
-        .close(i64::MAX)
+        .close(i64::MAX, 0)
         .into_iter()
         .filter(|c| c.group.0 == Dimension::Tier)
         .map(|c| {
@@ -282,7 +282,7 @@ fn sla_breaches_happen_at_the_deadline_and_rows_say_met_or_breached() {
     assert_eq!(m.sla_first_response, Some(Outcome::Breached(600_000)), "unanswered past 10 min");
     assert_eq!(m.sla_resolution, Some(Outcome::Breached(3_600_000)));
     let web: Vec<(i64, [i64; 3], [i64; 3])> = w
-        .close(i64::MAX)
+        .close(i64::MAX, 0)
         .into_iter()
         .filter(|r| r.group.1.as_ref() == "web")
         .filter(|r| r.group.0 == Dimension::Channel)
@@ -301,7 +301,7 @@ fn a_reply_before_the_deadline_retracts_the_breach_placed_while_waiting() {
     let (mut c, mut w) = op_with(&sla_config());
     apply(&mut c, &mut w, &ev("1", "c", 0, msg(Role::Customer), Some("web")));
     apply(&mut c, &mut w, &ev("2", "c", 8, msg(Role::Agent), None));
-    let channel = w.close(i64::MAX).into_iter().filter(|r| r.group.0 == Dimension::Channel);
+    let channel = w.close(i64::MAX, 0).into_iter().filter(|r| r.group.0 == Dimension::Channel);
     let breached: Vec<[i64; 3]> =
         channel.map(|r| r.aggregate.sla_breached).filter(|b| *b != [0; 3]).collect();
     assert_eq!(breached, vec![[0, 0, 1]], "only the resolution clock is still breaching (at 1 h)");
@@ -342,4 +342,22 @@ fn business_hours_and_night_use_the_calendar_of_the_team() {
     assert_eq!(get("sh").first_response_s, Some(3600.0));
     assert_eq!(get("be").business_first_response_s, Some(3600.0));
     assert_eq!((get("sh").night, get("nt").night), (false, true));
+}
+
+#[test]
+fn the_backlog_counts_conversations_waiting_for_a_human_at_each_window_end() {
+    let (mut c, mut w) = op();
+    apply(&mut c, &mut w, &ev("1", "a", 0, msg(Role::Customer), Some("web")));
+    apply(&mut c, &mut w, &ev("2", "a", 30, EventKind::Handoff { tier: 2, reason: None }, None));
+    apply(&mut c, &mut w, &ev("3", "b", 50, EventKind::Handoff { tier: 2, reason: None }, Some("web")));
+    apply(&mut c, &mut w, &ev("4", "a", 200, msg(Role::Agent), None)); // a waited 30 s .. 200 s
+    apply(&mut c, &mut w, &ev("5", "b", 250, EventKind::Resolved, None)); // b waited 50 s .. 250 s
+    let backlog: Vec<(i64, i64, i64)> = w
+        .close(i64::MAX, 250_000)
+        .into_iter()
+        .filter(|r| r.group.0 == Dimension::Channel)
+        .map(|r| (r.end / 1000, r.aggregate.backlog, r.aggregate.oldest_wait_ms / 1000))
+        .collect();
+    // the window 120-180 s has no event at all: it is still written, for its backlog
+    assert_eq!(backlog, vec![(60, 2, 30), (120, 2, 90), (180, 2, 150), (240, 1, 190), (300, 0, 0)]);
 }

@@ -11,6 +11,7 @@
 //! - every change can be retracted (sketches hold counts), so contributions move between windows
 //!   without double counting and the result does not depend on arrival order.
 
+mod backlog;
 mod quantile;
 mod sketch;
 mod spec;
@@ -56,6 +57,9 @@ pub enum Measure {
     SlaMet(Target),
     /// An SLA clock breached (at its deadline).
     SlaBreached(Target),
+    /// Waiting for a human from `at` until `value` (epoch ms): counted in the backlog of every
+    /// window whose end falls in `(at, value]`.
+    Waiting,
 }
 
 /// One contribution of a conversation to the windows containing `at`.
@@ -104,6 +108,10 @@ pub struct Aggregate {
     pub sla_met: [i64; 3],
     /// SLA clocks breached in the window (deadline in the window), by target.
     pub sla_breached: [i64; 3],
+    /// Conversations waiting for a human at the window's end.
+    pub backlog: i64,
+    /// How long the longest of them had been waiting at the window's end, ms.
+    pub oldest_wait_ms: i64,
 }
 
 impl Aggregate {
@@ -129,6 +137,7 @@ impl Aggregate {
             Measure::Night => self.night_starts += sign,
             Measure::SlaMet(t) => self.sla_met[t.index()] += sign,
             Measure::SlaBreached(t) => self.sla_breached[t.index()] += sign,
+            Measure::Waiting => {} // a state over time, kept by the operator's backlog
         }
     }
 
@@ -195,6 +204,11 @@ pub struct WindowOperator {
     open: BTreeMap<WindowId, BTreeMap<Group, Aggregate>>,
     closed: BTreeMap<WindowId, BTreeMap<Group, Retained>>,
     dirty: BTreeSet<(WindowId, Group)>,
+    /// Conversations waiting for a human.
+    backlog: backlog::Backlog,
+    /// Per spec, the start of the next window to create even without activity (so that the
+    /// backlog of quiet periods is reported).
+    next_fill: Vec<Option<i64>>,
     /// The watermark as last seen by [`WindowOperator::close`].
     watermark: i64,
 }
@@ -210,6 +224,8 @@ impl WindowOperator {
             open: BTreeMap::new(),
             closed: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            backlog: backlog::Backlog::default(),
+            next_fill: Vec::new(),
             watermark: crate::time::MIN_WATERMARK,
         }
     }
@@ -247,11 +263,16 @@ impl WindowOperator {
         groups.extend_from_slice(conversation);
         groups.push((Dimension::Tier, spec::tier_key(item.tier)));
         let groups = groups.as_slice();
+        if item.measure == Measure::Waiting {
+            return self.wait(groups, item.at, item.value, sign);
+        }
+        self.next_fill.resize(self.specs.len(), None);
         for (i, spec) in self.specs.iter().enumerate() {
             for start in spec.starts(item.at) {
                 let close_at = start.saturating_add(spec.width_ms).saturating_add(self.lateness_ms);
                 let id = WindowId { close_at, spec: i as u8, start };
                 if close_at > self.watermark {
+                    self.next_fill[i] = Some(self.next_fill[i].map_or(start, |f| f.min(start)));
                     let window = self.open.entry(id).or_default();
                     for g in groups {
                         window.entry(g.clone()).or_default().apply(item, sign);
@@ -275,6 +296,63 @@ impl WindowOperator {
         applied
     }
 
+    /// Adds or retracts a waiting interval `[a, b)` under `groups`; emitted windows whose end it
+    /// covers are corrected.
+    fn wait(&mut self, groups: &[Group], a: i64, b: i64, sign: i64) -> Applied {
+        let mut applied = Applied::default();
+        for g in groups {
+            self.backlog.apply(g, a, b, sign);
+        }
+        let horizon = self.watermark.saturating_sub(self.retention_ms);
+        let (from, to) = (a.saturating_add(self.lateness_ms), b.saturating_add(self.lateness_ms));
+        let range = WindowId { close_at: from.max(horizon), spec: u8::MAX, start: i64::MAX }..=WindowId {
+            close_at: to,
+            spec: u8::MAX,
+            start: i64::MAX,
+        };
+        if to <= from.max(horizon) {
+            return applied;
+        }
+        for (id, window) in self.closed.range_mut(range) {
+            for g in groups {
+                let r = window.entry(g.clone()).or_default();
+                if r.emitted.is_none() {
+                    r.emitted = Some(r.aggregate.clone());
+                }
+                self.dirty.insert((*id, g.clone()));
+            }
+            applied.corrected += 1;
+        }
+        applied
+    }
+
+    /// Creates, per spec, the windows closing by `watermark` whose end is at most `until`, so
+    /// quiet windows still report the backlog.
+    fn fill(&mut self, watermark: i64, until: i64) {
+        self.next_fill.resize(self.specs.len(), None);
+        for (i, spec) in self.specs.iter().enumerate() {
+            while let Some(start) = self.next_fill[i] {
+                let end = start.saturating_add(spec.width_ms);
+                let close_at = end.saturating_add(self.lateness_ms);
+                if close_at > watermark || end > until {
+                    break;
+                }
+                let id = WindowId { close_at, spec: i as u8, start };
+                if !self.closed.contains_key(&id) {
+                    self.open.entry(id).or_default();
+                }
+                self.next_fill[i] = Some(start + spec.slide_ms);
+            }
+        }
+    }
+
+    /// Sets the backlog fields of `a` for `group` at instant `end`.
+    fn measure_backlog(&self, a: &mut Aggregate, group: &Group, end: i64) {
+        let (count, oldest) = self.backlog.at(group, end);
+        a.backlog = count;
+        a.oldest_wait_ms = oldest;
+    }
+
     /// After a drain (which closed every window at [`crate::time::MAX_WATERMARK`]): further
     /// changes are judged against `watermark`, at or after the end of every drained window.
     pub fn rest_at(&mut self, watermark: i64) {
@@ -282,19 +360,36 @@ impl WindowOperator {
     }
 
     /// Moves the watermark and returns the windows it closes (revision 1), oldest first, groups
-    /// sorted; forgets retained windows past the correction horizon.
-    pub fn close(&mut self, watermark: i64) -> Vec<ClosedWindow> {
+    /// sorted. The backlog is measured at the end of windows ending by `fill_until` (the latest
+    /// event time known), and such windows are closed even without activity when someone is
+    /// waiting for a human. Forgets retained windows past the correction horizon.
+    pub fn close(&mut self, watermark: i64, fill_until: i64) -> Vec<ClosedWindow> {
         self.watermark = self.watermark.max(watermark);
         let wm = self.watermark;
+        self.fill(wm, fill_until);
         let mut out = Vec::new();
         while let Some(entry) = self.open.first_entry() {
             let id = *entry.key();
             if id.close_at > wm {
                 break;
             }
-            let groups = entry.remove().into_iter().filter(|(_, a)| !a.is_empty());
+            let mut groups = entry.remove();
+            let end = id.start + self.specs[usize::from(id.spec)].width_ms;
+            // the backlog is reported up to the latest event time (beyond it, a forecast)
+            let known = end <= fill_until;
+            if known {
+                for g in self.backlog.groups() {
+                    groups.entry(g.clone()).or_default();
+                }
+            }
             let mut retained = BTreeMap::new();
-            for (group, aggregate) in groups {
+            for (group, mut aggregate) in groups {
+                if known {
+                    self.measure_backlog(&mut aggregate, &group, end);
+                }
+                if aggregate.is_empty() {
+                    continue;
+                }
                 out.push(self.row(id, group.clone(), 1, aggregate.clone()));
                 retained.insert(group, Retained { aggregate, revision: 1, emitted: None });
             }
@@ -311,6 +406,12 @@ impl WindowOperator {
         }
         let horizon = self.retention_ms;
         self.dirty.retain(|(id, _)| id.close_at.saturating_add(horizon) > wm);
+        // no window that can still change ends before this
+        let widest = self.specs.iter().map(|s| s.width_ms).max().unwrap_or(0);
+        let oldest_end = wm.saturating_sub(self.lateness_ms).saturating_sub(horizon).saturating_sub(widest);
+        if wm < crate::time::MAX_WATERMARK {
+            self.backlog.prune(oldest_end);
+        }
         out
     }
 
@@ -320,7 +421,10 @@ impl WindowOperator {
     pub fn corrections(&mut self) -> Vec<(ClosedWindow, Aggregate)> {
         let mut out = Vec::with_capacity(self.dirty.len());
         for (id, group) in std::mem::take(&mut self.dirty) {
+            let end = id.start + self.specs[usize::from(id.spec)].width_ms;
+            let (count, oldest) = self.backlog.at(&group, end);
             let Some(r) = self.closed.get_mut(&id).and_then(|w| w.get_mut(&group)) else { continue };
+            (r.aggregate.backlog, r.aggregate.oldest_wait_ms) = (count, oldest);
             let previous = r.emitted.take().unwrap_or_default();
             if previous == r.aggregate {
                 continue;

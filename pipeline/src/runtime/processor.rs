@@ -308,7 +308,7 @@ impl Processor {
     fn fire(&mut self, watermark: i64) {
         self.fired_at = watermark;
         self.emit_corrections();
-        for w in self.state.windows.close(watermark) {
+        for w in self.state.windows.close(watermark, watermark) {
             self.emit_window(w, None);
         }
         for row in self.state.conversations.fire(watermark) {
@@ -368,7 +368,7 @@ impl Processor {
         let before = self.state.clock.watermark();
         let max = self.state.clock.max_event_time();
         self.emit_corrections();
-        for w in self.state.windows.close(crate::time::MAX_WATERMARK) {
+        for w in self.state.windows.close(crate::time::MAX_WATERMARK, max.unwrap_or(before)) {
             self.emit_window(w, None);
         }
         let rows = self.state.conversations.drain(max.unwrap_or(before));

@@ -177,6 +177,8 @@ impl TableRow for ClosedWindow {
             count(|a| a.csat_ratings),
             count(|a| a.csat_satisfied),
             rate(|a| ratio(a.csat_satisfied, a.csat_ratings)),
+            count(|a| a.backlog),
+            rate(|a| (a.backlog > 0).then(|| a.oldest_wait_ms as f64 / 1000.0)),
             count(|a| a.night_starts),
             rate(|a| ratio(a.night_starts, a.conversations_started)),
         ]);

@@ -113,6 +113,8 @@ impl WindowGauges {
         let a = &w.aggregate;
         let [channel, tier] = labels;
         t.window_end.with_label_values(&labels).set(w.end as f64 / 1000.0);
+        t.backlog.with_label_values(&labels).set(a.backlog as f64);
+        t.oldest_wait.with_label_values(&labels).set(a.oldest_wait_ms as f64 / 1000.0);
         let counts: [(&str, i64); 10] = [
             ("conversations_started", a.conversations_started),
             ("messages", a.messages),
