@@ -59,7 +59,9 @@ impl Backlog {
         }
         self.horizon = horizon;
         for set in self.waits.values_mut() {
-            *set = set.split_off(&(horizon, i64::MIN));
+            while set.first_key_value().is_some_and(|(&(b, _), _)| b < horizon) {
+                set.pop_first();
+            }
         }
         self.waits.retain(|_, s| !s.is_empty());
     }
