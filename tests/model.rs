@@ -424,8 +424,9 @@ fn naive_conversation(evs: &[Value]) -> (Value, Vec<Item>, Vec<(Dimension, Strin
         evs.iter().filter(|v| ["resolved", "closed"].contains(&kind(v).as_str())).map(ts).find(|&t| t >= at)
     };
     let mut clocks: Vec<(Target, i64, Option<i64>, Option<i64>)> = Vec::new();
-    let first_start = frt.map(|s| s.0).or(first_customer).unwrap_or(start);
-    clocks.push((Target::FirstResponse, first_start, frt.map(|s| s.1), lifecycle_end(first_start)));
+    if let Some(first_start) = frt.map(|s| s.0).or(first_customer) {
+        clocks.push((Target::FirstResponse, first_start, frt.map(|s| s.1), lifecycle_end(first_start)));
+    }
     for &(a, b) in replies.iter().filter(|r| Some(r.1) != frt.map(|s| s.1)) {
         clocks.push((Target::NextReply, a, Some(b), lifecycle_end(a)));
     }

@@ -1,6 +1,7 @@
 //! Memory per open conversation: opens N conversations (default 1,000,000), each with a start,
-//! a customer message, a bot reply and a handoff to a human that has not answered yet (so it
-//! is waiting, with SLA clocks running), and reports the growth of resident memory per
+//! a customer message, a bot reply (first response met), a second customer message and a handoff
+//! to a human who has not answered yet (waiting for a human; next-reply and resolution SLA clocks
+//! running), and reports the growth of resident memory per
 //! conversation (conversation state, its index and timers, and the windows they feed), plus the
 //! time taken.
 //!
@@ -81,6 +82,13 @@ fn main() {
                 3,
                 t + 4_000,
                 EventKind::Message { role: Role::Bot, text: "let me check".into() },
+                None,
+            ),
+            event(
+                &id,
+                5,
+                t + 10_000,
+                EventKind::Message { role: Role::Customer, text: "it says delivered".into() },
                 None,
             ),
             event(

@@ -183,7 +183,12 @@ pub fn window_metrics_schema() -> SchemaRef {
             col("dimension", Utf8, false, "what the row is grouped by: channel | team | tier");
             col("channel", Utf8, true, "the channel, on rows grouped by channel");
             col("team", Utf8, true, "the team, on rows grouped by team");
-            col("tier", UInt8, true, "highest tier the conversations reached, on rows grouped by tier");
+            col(
+                "tier",
+                UInt8,
+                true,
+                "on rows grouped by tier: the tier a conversation was at when each counted event happened",
+            );
             col(
                 "revision",
                 UInt32,

@@ -101,7 +101,7 @@ impl ConversationConfig {
             if p.first_response.is_none() && p.next_reply.is_none() && p.resolution.is_none() {
                 return Err(Error::config(field("first_response"), "a policy needs at least one target"));
             }
-            if p.business_hours && default.is_none() && teams.is_empty() {
+            if p.business_hours && default.is_none() {
                 return Err(Error::config(
                     field("business_hours"),
                     "needs a calendar: set conversation.business_hours.default",

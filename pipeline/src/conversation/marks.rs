@@ -13,6 +13,9 @@ pub enum Kind {
     Started,
     /// A customer message.
     Customer,
+    /// A handoff; `arg` is the tier. Before replies at the same millisecond: a human message
+    /// sent with the handoff answers it (the wait for a human is then zero).
+    Handoff,
     /// A bot message.
     Bot,
     /// An agent message.
@@ -21,8 +24,6 @@ pub enum Kind {
     Expert,
     /// A system message (counted, never a turn or a reply).
     System,
-    /// A handoff; `arg` is the tier.
-    Handoff,
     /// `resolved`.
     Resolved,
     /// `reopened`.

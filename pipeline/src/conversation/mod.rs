@@ -232,8 +232,16 @@ impl ConversationOperator {
         &self.config
     }
 
-    /// The compiled lifecycle settings (validated at start; a config that fails to compile here
-    /// falls back to no calendars and no policies).
+    /// Compiles the lifecycle settings the state was built with; the runtime calls it when it
+    /// resumes from a checkpoint, so a setting that no longer compiles stops the start.
+    pub fn compile(&self) -> crate::Result<()> {
+        let compiled = Arc::new(self.config.lifecycle()?);
+        let _ = self.lifecycle.set(compiled);
+        Ok(())
+    }
+
+    /// The compiled lifecycle settings (compiled by [`ConversationOperator::compile`], or on
+    /// first use: the config was validated at start, so the fallback below is not reached).
     fn lifecycle(&self) -> Arc<Lifecycle> {
         self.lifecycle
             .get_or_init(|| {

@@ -163,8 +163,12 @@ impl Lifecycle {
             _ => Some(started.saturating_add(ms)),
         };
         let mut clocks = Vec::new();
-        let first_start = f.first_response.map(|s| s.from).or(f.first_customer).unwrap_or(f.started_at);
-        if let Some(t) = self.target(Target::FirstResponse, channel, tier_at(first_start)) {
+        // first response: from the first customer message (or the start, if a reply came first);
+        // no clock before either exists
+        let first_start = f.first_response.map(|s| s.from).or(f.first_customer);
+        if let Some(first_start) = first_start
+            && let Some(t) = self.target(Target::FirstResponse, channel, tier_at(first_start))
+        {
             clocks.push(Clock {
                 target: Target::FirstResponse,
                 started: first_start,

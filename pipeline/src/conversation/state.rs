@@ -42,10 +42,11 @@ impl EndReason {
 /// An attribute with the event time of the event that named it.
 type Named<T> = Option<(i64, T)>;
 
-/// Keeps the value of the earliest event naming the attribute.
-fn name<T>(slot: &mut Named<T>, ts: i64, value: Option<T>) -> bool {
+/// Keeps the value of the earliest event naming the attribute (on a tie, the smallest value, so
+/// that arrival order never decides).
+fn name<T: Ord>(slot: &mut Named<T>, ts: i64, value: Option<T>) -> bool {
     match value {
-        Some(v) if slot.as_ref().is_none_or(|(t, _)| ts < *t) => {
+        Some(v) if slot.as_ref().is_none_or(|(t, old)| ts < *t || (ts == *t && v < *old)) => {
             *slot = Some((ts, v));
             true
         }

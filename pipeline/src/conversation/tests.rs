@@ -361,3 +361,14 @@ fn the_backlog_counts_conversations_waiting_for_a_human_at_each_window_end() {
     // the window 120-180 s has no event at all: it is still written, for its backlog
     assert_eq!(backlog, vec![(60, 2, 30), (120, 2, 90), (180, 2, 150), (240, 1, 190), (300, 0, 0)]);
 }
+
+#[test]
+fn a_human_reply_sent_with_the_handoff_leaves_no_wait() {
+    let (mut c, mut w) = op();
+    apply(&mut c, &mut w, &ev("1", "a", 10, msg(Role::Agent), Some("web")));
+    apply(&mut c, &mut w, &ev("2", "a", 10, EventKind::Handoff { tier: 2, reason: None }, None));
+    apply(&mut c, &mut w, &ev("3", "a", 200, msg(Role::Customer), None));
+    let waiting: i64 = w.close(i64::MAX, 200_000).iter().map(|r| r.aggregate.backlog).sum();
+    assert_eq!(waiting, 0);
+    assert_eq!(c.drain(200_000)[0].first_human_response_s, Some(0.0));
+}

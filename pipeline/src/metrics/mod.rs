@@ -330,7 +330,17 @@ impl WindowOperator {
     /// quiet windows still report the backlog.
     fn fill(&mut self, watermark: i64, until: i64) {
         self.next_fill.resize(self.specs.len(), None);
+        // windows older than the correction horizon can no longer change: never create them, so a
+        // jump of the watermark (a far-future event) costs at most one horizon of windows
+        let effective = watermark.min(until.saturating_add(self.lateness_ms));
+        let floor = effective.saturating_sub(self.lateness_ms).saturating_sub(self.retention_ms);
         for (i, spec) in self.specs.iter().enumerate() {
+            if let Some(start) = self.next_fill[i]
+                && start.saturating_add(spec.width_ms) < floor
+            {
+                let aligned = crate::time::window_start(floor.saturating_sub(spec.width_ms), spec.slide_ms);
+                self.next_fill[i] = Some(aligned.max(start));
+            }
             while let Some(start) = self.next_fill[i] {
                 let end = start.saturating_add(spec.width_ms);
                 let close_at = end.saturating_add(self.lateness_ms);
@@ -357,6 +367,20 @@ impl WindowOperator {
     /// changes are judged against `watermark`, at or after the end of every drained window.
     pub fn rest_at(&mut self, watermark: i64) {
         self.watermark = watermark;
+        self.forget_retained(watermark);
+    }
+
+    /// Forgets emitted windows past the correction horizon at `watermark`.
+    fn forget_retained(&mut self, wm: i64) {
+        while let Some(entry) = self.closed.first_entry() {
+            let id = *entry.key();
+            if id.close_at.saturating_add(self.retention_ms) > wm {
+                break;
+            }
+            entry.remove();
+        }
+        let horizon = self.retention_ms;
+        self.dirty.retain(|(id, _)| id.close_at.saturating_add(horizon) > wm);
     }
 
     /// Moves the watermark and returns the windows it closes (revision 1), oldest first, groups
@@ -382,30 +406,29 @@ impl WindowOperator {
                     groups.entry(g.clone()).or_default();
                 }
             }
+            let slide = self.specs[usize::from(id.spec)].slide_ms;
             let mut retained = BTreeMap::new();
             for (group, mut aggregate) in groups {
+                // a group whose backlog just emptied is written too, so gauges come back to zero
+                let emptied = known && self.backlog.at(&group, end - slide).0 > 0;
                 if known {
                     self.measure_backlog(&mut aggregate, &group, end);
                 }
-                if aggregate.is_empty() {
+                if aggregate.is_empty() && !(emptied && aggregate.backlog == 0) {
                     continue;
                 }
                 out.push(self.row(id, group.clone(), 1, aggregate.clone()));
                 retained.insert(group, Retained { aggregate, revision: 1, emitted: None });
             }
-            if id.close_at.saturating_add(self.retention_ms) > wm {
+            // a drain (watermark at the maximum) keeps everything; `rest_at` then forgets
+            if id.close_at.saturating_add(self.retention_ms) > wm || wm == crate::time::MAX_WATERMARK {
                 self.closed.insert(id, retained);
             }
         }
-        while let Some(entry) = self.closed.first_entry() {
-            let id = *entry.key();
-            if id.close_at.saturating_add(self.retention_ms) > wm {
-                break;
-            }
-            entry.remove();
+        if wm < crate::time::MAX_WATERMARK {
+            self.forget_retained(wm);
         }
         let horizon = self.retention_ms;
-        self.dirty.retain(|(id, _)| id.close_at.saturating_add(horizon) > wm);
         // no window that can still change ends before this
         let widest = self.specs.iter().map(|s| s.width_ms).max().unwrap_or(0);
         let oldest_end = wm.saturating_sub(self.lateness_ms).saturating_sub(horizon).saturating_sub(widest);

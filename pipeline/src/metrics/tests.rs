@@ -69,3 +69,25 @@ fn groups_come_out_sorted_within_a_window() {
     let want = [("app", 1), ("email", 1), ("weibo", 1), ("1", 3)].map(|(g, n)| (g.to_string(), n));
     assert_eq!(names, want, "channels sorted, then the tier of the items");
 }
+
+#[test]
+fn a_far_future_watermark_creates_at_most_one_horizon_of_quiet_windows() {
+    let mut w = WindowOperator::new(vec![WindowSpec::tumbling(60_000)], 0, 3_600_000);
+    w.apply(&web(), &item(0, Measure::Message, 1), 1);
+    let year_9999 = 253_402_300_799_000;
+    let closed = w.close(year_9999, year_9999);
+    assert_eq!(closed.len(), 2, "the window with the message (channel and tier rows): {}", closed.len());
+    assert!(w.retained_windows() + w.open_windows() <= 61, "quiet windows are not all created");
+}
+
+#[test]
+fn windows_written_by_a_drain_are_corrected_by_the_next_run_not_written_again() {
+    let mut w = WindowOperator::new(vec![WindowSpec::tumbling(60_000)], 0, 3_600_000);
+    w.apply(&web(), &item(10_000, Measure::Message, 1), 1);
+    let drained = channel_rows(w.close(i64::MAX, 10_000));
+    assert_eq!((drained.len(), drained[0].revision), (1, 1));
+    w.rest_at(60_000); // what the runtime does after a drain
+    assert_eq!(w.apply(&web(), &item(20_000, Measure::Message, 1), 1).corrected, 1);
+    let fixed: Vec<_> = w.corrections().into_iter().filter(|c| c.0.group.0 == Dimension::Channel).collect();
+    assert_eq!((fixed[0].0.revision, fixed[0].0.aggregate.messages), (2, 2));
+}

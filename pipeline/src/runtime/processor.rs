@@ -103,6 +103,7 @@ impl ProcessorState {
                 ),
             ));
         }
+        self.conversations.compile()?;
         self.clock.set_idle_timeout(config.time.idle_partition_timeout);
         Ok(())
     }

@@ -73,6 +73,11 @@ fn late_events_update_conversations_and_correct_closed_windows_and_are_counted()
     assert!(p.stats.corrected_windows >= 1);
     assert_eq!(p.stats.refused_window_changes, 0, "within the correction horizon");
     assert!(t.window_corrections.get() >= 1);
+    // web's latest tumbling window is the corrected one: its gauges show the corrected values
+    let gauge = |measure: &str| t.window_count.with_label_values(&[measure, "web", ""]).get();
+    assert_eq!(gauge("messages"), 1.0, "the recent-window gauge moved to the corrected value");
+    let frt = t.window_seconds.with_label_values(&["first_response", "0.5", "web", ""]).get();
+    assert!((frt - 10.0).abs() <= 0.1, "{frt}");
 }
 
 #[test]

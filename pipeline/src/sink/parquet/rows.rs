@@ -1,5 +1,6 @@
-//! Row types -> Arrow record batches with the schemas of `ticketpulse_schemas::tables`. The
-//! column order here is checked against the schema by `RecordBatch::try_new`.
+//! Row types -> Arrow record batches with the schemas of `ticketpulse_schemas::tables`. Columns
+//! are matched by position: `RecordBatch::try_new` checks their number and types, and the tests
+//! check values by column name.
 
 use crate::Result;
 use crate::conversation::ConversationRow;

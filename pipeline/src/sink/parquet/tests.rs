@@ -86,3 +86,85 @@ fn writes_one_tmp_file_per_date_and_reads_back_after_rename() -> Result<()> {
 }
 
 use ticketpulse_schemas::tables::Table;
+
+#[test]
+fn every_count_lands_in_the_column_of_its_name() -> Result<()> {
+    use crate::metrics::{Aggregate, ClosedWindow, Dimension, WindowSpec};
+    use arrow::array::UInt64Array;
+    let mut a = Aggregate {
+        conversations_started: 1,
+        messages: 2,
+        bot_contained: 3,
+        escalated_tier2: 4,
+        escalated_tier3: 5,
+        reopened: 6,
+        csat_ratings: 7,
+        csat_satisfied: 8,
+        night_starts: 9,
+        backlog: 10,
+        sla_met: [11, 12, 13],
+        sla_breached: [14, 15, 16],
+        ..Default::default()
+    };
+    for (sketch, n) in [
+        (&mut a.first_response, 17),
+        (&mut a.first_human_response, 18),
+        (&mut a.reply, 19),
+        (&mut a.resolution, 20),
+    ] {
+        for _ in 0..n {
+            sketch.add(1_000, 1);
+        }
+    }
+    let w = ClosedWindow {
+        spec: WindowSpec::tumbling(60_000),
+        start: 0,
+        end: 60_000,
+        group: (Dimension::Channel, Arc::from("web")),
+        revision: 1,
+        aggregate: a,
+    };
+    let batch = <ClosedWindow as TableRow>::to_batch(&[&w])?;
+    let expected = [
+        ("conversations_started", 1),
+        ("messages", 2),
+        ("bot_contained", 3),
+        ("escalated_tier2", 4),
+        ("escalated_tier3", 5),
+        ("reopened", 6),
+        ("csat_ratings", 7),
+        ("csat_satisfied", 8),
+        ("night_starts", 9),
+        ("backlog", 10),
+        ("sla_first_response_met", 11),
+        ("sla_next_reply_met", 12),
+        ("sla_resolution_met", 13),
+        ("sla_first_response_breached", 14),
+        ("sla_next_reply_breached", 15),
+        ("sla_resolution_breached", 16),
+        ("first_responses", 17),
+        ("first_human_responses", 18),
+        ("replies", 19),
+        ("resolved", 20),
+    ];
+    for (name, want) in expected {
+        let col = batch.column_by_name(name).and_then(|c| c.as_any().downcast_ref::<UInt64Array>().cloned());
+        assert_eq!(col.map(|c| c.value(0)), Some(want), "{name}");
+    }
+    let roles = row("a", 0, None);
+    let batch = <ConversationRow as TableRow>::to_batch(&[&ConversationRow {
+        messages_by_role: [1, 2, 3, 4, 5],
+        ..roles
+    }])?;
+    for (i, name) in
+        ["customer_messages", "bot_messages", "agent_messages", "expert_messages", "system_messages"]
+            .into_iter()
+            .enumerate()
+    {
+        let col = batch
+            .column_by_name(name)
+            .and_then(|c| c.as_any().downcast_ref::<arrow::array::UInt32Array>().cloned());
+        assert_eq!(col.map(|c| c.value(0)), Some(i as u32 + 1), "{name}");
+    }
+    Ok(())
+}
