@@ -151,7 +151,13 @@ fn night_config() -> NightConfig {
 }
 
 fn calendar_config(tz: &str, hours: &str) -> CalendarConfig {
-    CalendarConfig { timezone: tz.into(), days: vec!["mon".into()], hours: hours.into(), holidays: vec![] }
+    CalendarConfig {
+        timezone: tz.into(),
+        days: vec!["mon".into()],
+        hours: hours.into(),
+        holidays: vec![],
+        week: Default::default(),
+    }
 }
 
 /// The naive model's view of the SLA policies of [`config`]: (target ms, business hours) for a

@@ -114,6 +114,7 @@ fn demo_lifecycle(c: &mut ticketpulse_pipeline::conversation::ConversationConfig
         days: ["mon", "tue", "wed", "thu", "fri", "sat"].map(String::from).to_vec(),
         hours: "09:00-21:00".into(),
         holidays: vec![],
+        week: Default::default(),
     });
     let s = Duration::from_secs;
     c.sla = vec![

@@ -26,6 +26,9 @@ pub struct CalendarConfig {
     /// Local dates without working hours: `["2026-10-01"]`.
     #[serde(default)]
     pub holidays: Vec<String>,
+    /// Per-weekday hours that differ from `hours`, or add a day: `{ sat = "10:00-14:00" }`.
+    #[serde(default)]
+    pub week: std::collections::BTreeMap<String, String>,
 }
 
 fn weekdays() -> Vec<String> {
@@ -69,9 +72,8 @@ fn range(field: &str, text: &str) -> Result<(NaiveTime, NaiveTime)> {
 #[derive(Debug, Clone)]
 pub struct Calendar {
     tz: Tz,
-    open: [bool; 7],
-    start: NaiveTime,
-    end: NaiveTime,
+    /// Working hours per weekday, Monday first.
+    shifts: [Option<(NaiveTime, NaiveTime)>; 7],
     holidays: BTreeSet<NaiveDate>,
 }
 
@@ -82,16 +84,26 @@ impl Calendar {
     /// Compiles `c`; errors name `field` and the bad entry.
     pub fn new(field: &str, c: &CalendarConfig) -> Result<Self> {
         let tz = zone(field, &c.timezone)?;
-        let (start, end) = range(&format!("{field}.hours"), &c.hours)?;
-        if end <= start {
-            return Err(Error::config(format!("{field}.hours"), "must end after it starts, within one day"));
-        }
-        let mut open = [false; 7];
+        let shift = |name: &str, text: &str| -> Result<(NaiveTime, NaiveTime)> {
+            let (start, end) = range(name, text)?;
+            if end <= start {
+                return Err(Error::config(name, "must end after it starts, within one day"));
+            }
+            Ok((start, end))
+        };
+        let hours = shift(&format!("{field}.hours"), &c.hours)?;
+        let weekday = |name: &str, d: &str| {
+            d.parse::<Weekday>()
+                .map(|w| w.num_days_from_monday() as usize)
+                .map_err(|_| Error::config(name, format!("`{d}` is not a weekday")))
+        };
+        let mut shifts = [None; 7];
         for d in &c.days {
-            let day: Weekday = d
-                .parse()
-                .map_err(|_| Error::config(format!("{field}.days"), format!("`{d}` is not a weekday")))?;
-            open[day.num_days_from_monday() as usize] = true;
+            shifts[weekday(&format!("{field}.days"), d)?] = Some(hours);
+        }
+        for (d, text) in &c.week {
+            let name = format!("{field}.week.{d}");
+            shifts[weekday(&name, d)?] = Some(shift(&name, text)?);
         }
         let mut holidays = BTreeSet::new();
         for h in &c.holidays {
@@ -100,18 +112,19 @@ impl Calendar {
             })?;
             holidays.insert(date);
         }
-        Ok(Calendar { tz, open, start, end, holidays })
+        Ok(Calendar { tz, shifts, holidays })
     }
 
     /// The working interval of local `date` as epoch ms, if it is a working day.
     fn shift(&self, date: NaiveDate) -> Option<(i64, i64)> {
-        if !self.open[date.weekday().num_days_from_monday() as usize] || self.holidays.contains(&date) {
+        let (start, end) = self.shifts[date.weekday().num_days_from_monday() as usize]?;
+        if self.holidays.contains(&date) {
             return None;
         }
         let at = |t: NaiveTime| {
             self.tz.from_local_datetime(&date.and_time(t)).earliest().map(|d| d.timestamp_millis())
         };
-        Some((at(self.start)?, at(self.end)?))
+        Some((at(start)?, at(end)?))
     }
 
     fn local_date(&self, ms: i64) -> Option<NaiveDate> {
@@ -198,6 +211,7 @@ mod tests {
             days: weekdays(),
             hours: office_hours(),
             holidays: vec!["2026-11-04".into()],
+            week: [("sat".to_string(), "10:00-12:00".to_string())].into(),
         };
         Calendar::new("conversation.business_hours", &c).unwrap()
     }
@@ -212,8 +226,8 @@ mod tests {
         let cal = shanghai();
         // Tuesday 17:00 -> Thursday 10:00 over the Wednesday holiday: 1 h Tuesday + 1 h Thursday
         assert_eq!(cal.business_ms(sh(2026, 11, 3, 17, 0), sh(2026, 11, 5, 10, 0)), Some(2 * 3_600_000));
-        // Friday 17:30 -> Monday 09:30 (Saturday and Sunday off)
-        assert_eq!(cal.business_ms(sh(2026, 11, 6, 17, 30), sh(2026, 11, 9, 9, 30)), Some(3_600_000));
+        // Friday 17:30 -> Monday 09:30: 30 min Friday, Saturday's own 10:00-12:00, Sunday off, 30 min Monday
+        assert_eq!(cal.business_ms(sh(2026, 11, 6, 17, 30), sh(2026, 11, 9, 9, 30)), Some(3 * 3_600_000));
         // a reply at 23:00 to a message at 22:00 took no business time
         assert_eq!(cal.business_ms(sh(2026, 11, 2, 22, 0), sh(2026, 11, 2, 23, 0)), Some(0));
     }
@@ -232,6 +246,7 @@ mod tests {
                 days: weekdays(),
                 hours: office_hours(),
                 holidays: vec![],
+                week: Default::default(),
             }
         };
         assert_eq!(Calendar::new("c", &none).unwrap().add_business(0, 1), None);
@@ -260,6 +275,7 @@ mod tests {
                 days: weekdays(),
                 hours: office_hours(),
                 holidays: vec![],
+                week: Default::default(),
             }
         };
         assert!(

@@ -314,6 +314,7 @@ fn business_hours_and_night_use_the_calendar_of_the_team() {
         days: ["mon", "tue", "wed", "thu", "fri"].map(String::from).to_vec(),
         hours: "09:00-18:00".into(),
         holidays: vec![],
+        week: Default::default(),
     };
     let config = ConversationConfig {
         night: NightConfig { timezone: "Asia/Shanghai".into(), hours: "22:00-06:00".into() },
