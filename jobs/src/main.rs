@@ -8,6 +8,7 @@ mod import;
 mod produce;
 mod report;
 mod run;
+mod sentiment;
 mod settings;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Convert a public support log into contract events (JSONL).
     Import(import::ImportArgs),
+    /// Score, evaluate or retrain the sentiment models.
+    Sentiment(sentiment::SentimentArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -53,6 +56,7 @@ fn main() -> std::process::ExitCode {
         Command::Generate(a) => generate::main(a),
         Command::Check(a) => check::main(a),
         Command::Import(a) => import::main(a),
+        Command::Sentiment(a) => sentiment::main(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

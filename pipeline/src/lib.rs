@@ -18,6 +18,7 @@ pub mod error;
 pub mod kafka;
 pub mod metrics;
 pub mod runtime;
+pub mod sentiment;
 pub mod sink;
 pub mod source;
 pub mod telemetry;

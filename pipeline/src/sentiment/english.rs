@@ -1,0 +1,284 @@
+//! English sentiment, VADER's rules (Hutto & Gilbert 2014) over its MIT lexicon, plus the words
+//! of support complaints that a general lexicon misses ("still no", "not received", "delayed",
+//! "waiting", "again", "stuck", "refund"). The compound score is VADER's normalisation of the
+//! summed valences: `s / sqrt(s² + 15)`, in [-1, 1].
+
+use std::collections::HashMap;
+
+const BOOST: f32 = 0.293;
+const CAPS: f32 = 0.733;
+const NEGATION: f32 = -0.74;
+
+const NEGATIONS: &[&str] = &[
+    "not",
+    "no",
+    "never",
+    "none",
+    "nobody",
+    "nothing",
+    "neither",
+    "nor",
+    "nowhere",
+    "cannot",
+    "cant",
+    "can't",
+    "dont",
+    "don't",
+    "doesnt",
+    "doesn't",
+    "didnt",
+    "didn't",
+    "isnt",
+    "isn't",
+    "wasnt",
+    "wasn't",
+    "arent",
+    "aren't",
+    "werent",
+    "weren't",
+    "wont",
+    "won't",
+    "wouldnt",
+    "wouldn't",
+    "havent",
+    "haven't",
+    "hasnt",
+    "hasn't",
+    "hadnt",
+    "hadn't",
+    "shouldnt",
+    "shouldn't",
+    "couldnt",
+    "couldn't",
+    "aint",
+    "ain't",
+    "without",
+];
+
+const BOOSTERS_UP: &[&str] = &[
+    "absolutely",
+    "amazingly",
+    "awfully",
+    "completely",
+    "considerably",
+    "decidedly",
+    "deeply",
+    "enormously",
+    "entirely",
+    "especially",
+    "exceptionally",
+    "extremely",
+    "fabulously",
+    "greatly",
+    "highly",
+    "hugely",
+    "incredibly",
+    "intensely",
+    "majorly",
+    "more",
+    "most",
+    "particularly",
+    "purely",
+    "quite",
+    "really",
+    "remarkably",
+    "so",
+    "substantially",
+    "thoroughly",
+    "totally",
+    "tremendously",
+    "unbelievably",
+    "unusually",
+    "utterly",
+    "very",
+    "super",
+    "seriously",
+];
+
+const BOOSTERS_DOWN: &[&str] = &[
+    "almost",
+    "barely",
+    "hardly",
+    "kind of",
+    "kinda",
+    "less",
+    "little",
+    "marginally",
+    "occasionally",
+    "partly",
+    "scarcely",
+    "slightly",
+    "somewhat",
+    "sort of",
+];
+
+/// Support-domain words and their valences (VADER scale, -4..4), beside the general lexicon.
+const DOMAIN: &[(&str, f32)] = &[
+    ("delay", -1.5),
+    ("delayed", -1.8),
+    ("delays", -1.5),
+    ("late", -1.2),
+    ("waiting", -1.0),
+    ("waited", -1.2),
+    ("wait", -0.6),
+    ("stuck", -1.8),
+    ("again", -0.6),
+    ("charged", -0.8),
+    ("overcharged", -2.2),
+    ("refund", -0.6),
+    ("broken", -1.9),
+    ("overheating", -2.0),
+    ("overheats", -2.0),
+    ("flickering", -1.5),
+    ("flickers", -1.5),
+    ("declined", -1.4),
+    ("failed", -2.0),
+    ("fails", -1.8),
+    ("crash", -1.8),
+    ("crashes", -1.8),
+    ("locked", -1.2),
+    ("lost", -1.5),
+    ("missing", -1.4),
+    ("cancel", -0.8),
+    ("unacceptable", -2.6),
+    ("ridiculous", -2.2),
+    ("worst", -3.1),
+    ("useless", -2.4),
+    ("resolved", 1.4),
+    ("fixed", 1.4),
+    ("received", 0.6),
+    ("arrived", 0.8),
+    ("works", 1.2),
+    ("thanks", 1.9),
+    ("thank", 1.5),
+];
+
+/// Two-word complaints: (first, second, valence) replacing the words' own valences.
+const PHRASES: &[(&str, &str, f32)] = &[
+    ("still", "no", -2.0),
+    ("still", "not", -2.0),
+    ("still", "waiting", -2.2),
+    ("not", "received", -2.0),
+    ("never", "received", -2.4),
+    ("never", "arrived", -2.4),
+    ("not", "arrived", -1.9),
+    ("no", "update", -1.6),
+    ("no", "response", -1.9),
+    ("no", "reply", -1.9),
+    ("keeps", "crashing", -2.2),
+    ("doesn't", "work", -1.9),
+    ("not", "working", -1.9),
+    ("won't", "turn", -1.6),
+    ("money", "back", -0.8),
+];
+
+/// The English scorer.
+#[derive(Debug, Clone)]
+pub struct Vader {
+    lexicon: HashMap<String, f32>,
+}
+
+/// Lower-cased token with surrounding punctuation removed (emoticons like `:)` are kept whole
+/// when they are in the lexicon).
+fn clean(token: &str) -> &str {
+    token.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+}
+
+impl Vader {
+    /// From lexicon lines `token<TAB>valence[<TAB>...]` (the VADER file or its shipped subset).
+    pub fn from_lexicon(text: &str) -> Vader {
+        let mut lexicon: HashMap<String, f32> = text
+            .lines()
+            .filter_map(|l| {
+                let mut parts = l.split('\t');
+                let token = parts.next()?;
+                let valence = parts.next()?.trim().parse().ok()?;
+                Some((token.to_string(), valence))
+            })
+            .collect();
+        for (w, v) in DOMAIN {
+            lexicon.insert((*w).to_string(), *v);
+        }
+        Vader { lexicon }
+    }
+
+    /// Words in the lexicon.
+    pub fn len(&self) -> usize {
+        self.lexicon.len()
+    }
+
+    /// True without any word.
+    pub fn is_empty(&self) -> bool {
+        self.lexicon.is_empty()
+    }
+
+    /// The compound score of `text`, in [-1, 1].
+    pub fn compound(&self, text: &str) -> f32 {
+        let raw: Vec<&str> = text.split_whitespace().collect();
+        let tokens: Vec<String> = raw
+            .iter()
+            .map(|t| if self.lexicon.contains_key(*t) { (*t).to_string() } else { clean(t).to_lowercase() })
+            .collect();
+        let shouting = raw.iter().any(|t| is_caps(t)) && raw.iter().any(|t| !is_caps(t));
+        let mut sentiments: Vec<f32> = vec![0.0; tokens.len()];
+        let mut i = 0;
+        while i < tokens.len() {
+            let t = tokens[i].as_str();
+            if let Some(next) = tokens.get(i + 1)
+                && let Some(&(_, _, v)) = PHRASES.iter().find(|(a, b, _)| *a == t && b == next)
+            {
+                sentiments[i] = v;
+                i += 2;
+                continue;
+            }
+            let Some(&base) = self.lexicon.get(t) else {
+                i += 1;
+                continue;
+            };
+            if BOOSTERS_UP.contains(&t) || BOOSTERS_DOWN.contains(&t) {
+                i += 1;
+                continue;
+            }
+            let mut v = base;
+            if shouting && is_caps(raw[i]) {
+                v += CAPS * v.signum();
+            }
+            for back in 1..=3 {
+                let Some(prev) = i.checked_sub(back).and_then(|j| tokens.get(j)) else { break };
+                let damp = [1.0, 0.95, 0.9][back - 1];
+                if BOOSTERS_UP.contains(&prev.as_str()) {
+                    v += BOOST * damp * v.signum();
+                } else if BOOSTERS_DOWN.contains(&prev.as_str()) {
+                    v -= BOOST * damp * v.signum();
+                }
+                if NEGATIONS.contains(&prev.as_str()) || prev.ends_with("n't") {
+                    v *= NEGATION;
+                }
+            }
+            sentiments[i] = v;
+            i += 1;
+        }
+        // "but": what comes after it counts more than what came before
+        if let Some(b) = tokens.iter().position(|t| t == "but" || t == "however") {
+            for (j, s) in sentiments.iter_mut().enumerate() {
+                *s *= if j < b { 0.5 } else { 1.5 };
+            }
+        }
+        let mut sum: f32 = sentiments.iter().sum();
+        if sum != 0.0 {
+            let bangs = text.matches('!').count().min(4) as f32 * 0.292;
+            let questions = match text.matches('?').count() {
+                0 | 1 => 0.0,
+                n if n <= 3 => n as f32 * 0.18,
+                _ => 0.96,
+            };
+            sum += (bangs + questions) * sum.signum();
+        }
+        sum / (sum * sum + 15.0).sqrt()
+    }
+}
+
+fn is_caps(token: &str) -> bool {
+    let letters: Vec<char> = token.chars().filter(|c| c.is_alphabetic()).collect();
+    letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase())
+}

@@ -1,0 +1,48 @@
+use super::*;
+
+#[test]
+fn the_shipped_scorer_reads_customer_service_messages_in_both_languages() {
+    let s = Scorer::shipped().unwrap();
+    let neg = [
+        ("我的包裹到哪了？已经三天没更新了", Lang::Zh),
+        ("退款申请提交五天了还没到账", Lang::Zh),
+        ("手机充电时电池发热很严重", Lang::Zh),
+        ("Where is my package? Still no update after 5 days", Lang::En),
+        ("I was charged twice and still waiting for my refund!!", Lang::En),
+        ("The battery overheats and drains fast", Lang::En),
+    ];
+    for (text, lang) in neg {
+        let r = s.score(text, None);
+        assert_eq!(r.lang, lang, "{text}");
+        assert_eq!(r.label, Label::Negative, "{text}: {r:?}");
+    }
+    let pos = [("太好了，谢谢！问题解决了", Lang::Zh), ("Thanks, that fixed it, great support!", Lang::En)];
+    for (text, lang) in pos {
+        let r = s.score(text, None);
+        assert_eq!((r.lang, r.label), (lang, Label::Positive), "{text}: {r:?}");
+    }
+    assert_eq!(s.score("Where is order 123", None).label, Label::Neutral);
+}
+
+#[test]
+fn negation_boosters_and_but_follow_vader() {
+    let s = Scorer::shipped().unwrap();
+    let good = s.en_score("the service is good");
+    assert!(s.en_score("the service is not good") < 0.0);
+    assert!(s.en_score("the service is very good") > good);
+    assert!(s.en_score("the service is good!!!") > good);
+    assert!(s.en_score("the app is good but the delivery is terrible") < 0.0);
+}
+
+#[test]
+fn a_model_round_trips_through_its_bytes() {
+    let examples: Vec<(String, bool)> =
+        [("很好很满意", true), ("非常好", true), ("太差了", false), ("很差不满意", false)]
+            .into_iter()
+            .map(|(t, p)| (t.to_string(), p))
+            .collect();
+    let m = chinese::Model::train(&examples, 5);
+    assert!(m.probability("很好") > m.probability("很差"));
+    let back = chinese::Model::from_bytes(&m.to_bytes().unwrap()).unwrap();
+    assert!((back.probability("很好") - m.probability("很好")).abs() < 1e-3);
+}
