@@ -25,6 +25,17 @@ use ticketpulse_pipeline::telemetry::Telemetry;
 use ticketpulse_pipeline::time::HoppingConfig;
 
 const WINDOW_MS: i64 = 60_000;
+/// Message texts of every sentiment, in both languages.
+const TEXTS: [&str; 8] = [
+    "where is my order",
+    "this is terrible, still no update!!",
+    "thanks, great help",
+    "退款申请提交五天了还没到账",
+    "太好了，谢谢！问题解决了",
+    "我的包裹到哪了？已经三天没更新了，太差了",
+    "ok",
+    "I want a refund now, worst service ever",
+];
 const HOP_WIDTH_MS: i64 = 180_000;
 const LATENESS_MS: i64 = 600_000;
 
@@ -79,7 +90,13 @@ fn generate(rng: &mut ChaCha8Rng, conversations: usize) -> Vec<Gen> {
                 1 => push(t, r#""type":"reopened""#.to_string()),
                 2 | 3 => push(t, r#""type":"resolved""#.to_string()),
                 4 => push(t, format!(r#""type":"csat","rating":{}"#, rng.random_range(1..6))),
-                _ => push(t, format!(r#""type":"message","role":"{role}","text":"x"{channel_field}{agent}"#)),
+                _ => {
+                    let text = TEXTS[rng.random_range(0..TEXTS.len())];
+                    push(
+                        t,
+                        format!(r#""type":"message","role":"{role}","text":"{text}"{channel_field}{agent}"#),
+                    )
+                }
             }
         }
         if rng.random_bool(0.5) {
@@ -177,9 +194,10 @@ fn processor(c: &PipelineConfig, state: ProcessorState) -> Processor {
     let outputs = Outputs {
         conversations: ParquetSink::new(dir, 3),
         windows: ParquetSink::new(dir, 3),
+        messages: ParquetSink::new(dir, 3),
         dead_letter: DeadLetterSink::File(FileDeadLetter::new(dir, "model")),
     };
-    Processor::new(c, state, outputs, Telemetry::new().unwrap())
+    Processor::new(c, state, outputs, Telemetry::new().unwrap()).unwrap()
 }
 
 /// The latest revision of every conversation, by id; checks revisions count up from 1.
@@ -214,6 +232,7 @@ struct Streamed {
     duplicates: u64,
     late: u64,
     corrected: u64,
+    messages: usize,
 }
 
 /// Streams `lines` through the operators in random batches with one restart.
@@ -221,13 +240,15 @@ fn stream(rng: &mut ChaCha8Rng, lines: &[Gen], dir: &std::path::Path) -> Streame
     let c = config(dir);
     let mut p = processor(&c, ProcessorState::new(&c));
     let restart_at = rng.random_range(0..lines.len());
-    let mut s = Streamed { rows: Vec::new(), windows: Vec::new(), duplicates: 0, late: 0, corrected: 0 };
+    let mut s =
+        Streamed { rows: Vec::new(), windows: Vec::new(), duplicates: 0, late: 0, corrected: 0, messages: 0 };
     let mut offsets: HashMap<i32, i64> = HashMap::new();
     let mut i = 0;
     let mut restarted = false;
     let take = |p: &mut Processor, s: &mut Streamed| {
         s.rows.extend(p.outputs_mut().conversations.take());
         s.windows.extend(p.outputs_mut().windows.take());
+        s.messages += p.outputs_mut().messages.take().len();
         s.duplicates += p.stats.duplicates;
         s.late += p.stats.late;
         s.corrected += p.stats.corrected_windows;
@@ -459,6 +480,40 @@ fn naive_conversation(evs: &[Value]) -> (Value, Vec<Item>, Vec<(Dimension, Strin
     }
     let summary =
         |t: Target| outcomes.get(&t).map(|o| if o.contains(&"breached") { "breached" } else { "met" });
+    // sentiment of each customer message, by the shipped scorer (the classifier has its own
+    // tests; this checks what the pipeline does with its output), in hundredths as stored
+    let scorer = ticketpulse_pipeline::sentiment::Scorer::shipped().unwrap();
+    let scored: Vec<(i64, ticketpulse_pipeline::sentiment::Label, i8)> = msgs
+        .iter()
+        .filter(|v| role(v) == "customer")
+        .map(|v| {
+            let s = scorer.score(v["text"].as_str().unwrap(), None);
+            (ts(v), s.label, (s.score.clamp(-1.0, 1.0) * 100.0).round() as i8)
+        })
+        .collect();
+    use ticketpulse_pipeline::sentiment::Label;
+    let hundredths = |x: i8| f32::from(x) / 100.0;
+    let mood = (!scored.is_empty()).then(|| {
+        let (first, last) = (hundredths(scored[0].2), hundredths(scored[scored.len() - 1].2));
+        let min = scored.iter().map(|s| hundredths(s.2)).fold(f32::MAX, f32::min);
+        let mean = scored.iter().map(|s| f32::from(s.2)).sum::<f32>() / scored.len() as f32 / 100.0;
+        let trajectory = if last - first > 0.2 {
+            "improved"
+        } else if last - first < -0.2 {
+            "worsened"
+        } else {
+            "flat"
+        };
+        let calm = scored.iter().position(|s| s.1 != Label::Negative);
+        let turned = calm.is_some_and(|i| scored[i..].iter().any(|s| s.1 == Label::Negative));
+        (first, last, min, mean, trajectory, turned)
+    });
+    // angry with the bot: 2 negatives in a row or one at or below -0.6, before any handoff
+    let mut run = 0;
+    let angry = scored.iter().find_map(|&(at, label, score)| {
+        run = if label == Label::Negative { run + 1 } else { 0 };
+        (tier_at(at) == 1 && (run >= 2 || hundredths(score) <= -0.6)).then_some(at)
+    });
     let row = serde_json::json!({
         "channel": channel, "team": team, "customer_id": first_named("customer_id"),
         "agent_id": msgs.iter().filter(|v| ["agent", "expert"].contains(&role(v).as_str())).find_map(|v| v["agent_id"].as_str()),
@@ -476,6 +531,8 @@ fn naive_conversation(evs: &[Value]) -> (Value, Vec<Item>, Vec<(Dimension, Strin
         "business": [business(frt), business(fhrt), business(resolved.iter().min().map(|&r| (start, r)))],
         "sla": [summary(Target::FirstResponse), summary(Target::NextReply), summary(Target::Resolution)],
         "sla_breaches": outcomes.values().flatten().filter(|o| **o == "breached").count(),
+        "mood": mood.map(|m| (m.0, m.1, m.2, m.3, m.4)), "turned_negative": mood.is_some_and(|m| m.5),
+        "angry_with_bot_at": angry,
     });
     let mut items: Vec<Item> =
         sla_items.into_iter().map(|(at, measure, tier)| Item { at, measure, value: 1, tier }).collect();
@@ -487,6 +544,12 @@ fn naive_conversation(evs: &[Value]) -> (Value, Vec<Item>, Vec<(Dimension, Strin
     push(start, Measure::Started, 1);
     for m in &msgs {
         push(ts(m), Measure::Message, 1);
+    }
+    for &(at, label, score) in &scored {
+        push(at, Measure::Sentiment(label), i64::from(score));
+    }
+    if let Some(at) = angry {
+        push(at, Measure::AngryWithBot, 1); // at tier 1, by the rule
     }
     if let Some((a, b)) = frt {
         push(b, Measure::FirstResponse, b - a);
@@ -556,6 +619,9 @@ fn as_json(r: &ConversationRow) -> Value {
         "business": [r.business_first_response_s, r.business_first_human_response_s, r.business_first_resolution_s],
         "sla": sla,
         "sla_breaches": r.sla_breaches,
+        "mood": r.sentiment_first.map(|f| (f, r.sentiment_last.unwrap(), r.sentiment_min.unwrap(), r.sentiment_mean.unwrap(), r.sentiment_trajectory.unwrap())),
+        "turned_negative": r.turned_negative,
+        "angry_with_bot_at": r.angry_with_bot_at,
     })
 }
 
@@ -570,6 +636,8 @@ fn streaming_equals_batch_for_random_out_of_order_late_duplicated_input_with_a_r
         let s = stream(&mut rng, &lines, dir.path());
         let want = naive(&events);
         assert_eq!(s.duplicates as usize, lines.len() - events.len(), "seed {seed}: duplicates");
+        let messages = events.iter().filter(|e| e.line.contains(r#""type":"message""#)).count();
+        assert_eq!(s.messages, messages, "seed {seed}: one messages row per message");
         late += s.late;
         corrected += s.corrected;
         let rows = latest_conversations(s.rows);

@@ -61,9 +61,14 @@ fn bench_operators(c: &mut Criterion) {
                 let outputs = Outputs {
                     conversations: ParquetSink::new(dir.path(), 3),
                     windows: ParquetSink::new(dir.path(), 3),
+                    messages: ParquetSink::new(dir.path(), 3),
                     dead_letter: DeadLetterSink::File(FileDeadLetter::new(dir.path(), "bench")),
                 };
-                (Processor::new(&config, ProcessorState::new(&config), outputs, telemetry.clone()), records())
+                (
+                    Processor::new(&config, ProcessorState::new(&config), outputs, telemetry.clone())
+                        .unwrap(),
+                    records(),
+                )
             },
             |(mut p, recs)| {
                 p.on_batch(recs, Instant::now()).unwrap();

@@ -105,6 +105,9 @@ pub struct PipelineConfig {
     /// Conversation lifecycle.
     #[serde(default)]
     pub conversation: ConversationConfig,
+    /// Sentiment of customer messages.
+    #[serde(default)]
+    pub sentiment: SentimentConfig,
     /// Checkpoints.
     #[serde(default)]
     pub checkpoint: CheckpointConfig,
@@ -114,6 +117,20 @@ pub struct PipelineConfig {
     /// The `/metrics` endpoint.
     #[serde(default)]
     pub metrics: MetricsServerConfig,
+}
+
+/// `[sentiment]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SentimentConfig {
+    /// Score customer messages (the `messages` table, sentiment columns and metrics). Default true.
+    pub enabled: bool,
+}
+
+impl Default for SentimentConfig {
+    fn default() -> Self {
+        SentimentConfig { enabled: true }
+    }
 }
 
 impl PipelineConfig {

@@ -89,6 +89,12 @@ pub struct Telemetry {
     /// `ticketpulse_sla_clocks_total{channel,target,outcome}`: SLA clocks met or breached (a
     /// breach counted in the window of its deadline).
     pub sla_clocks: IntCounterVec,
+    /// `ticketpulse_customer_messages_total{channel,label}`: scored customer messages by sentiment label.
+    pub customer_messages: IntCounterVec,
+    /// `ticketpulse_angry_with_bot_total{channel}`: sentiment escalation signals (angry customer still with the bot).
+    pub angry_with_bot: IntCounterVec,
+    /// `ticketpulse_window_sentiment{channel,tier}`: mean customer sentiment of the latest tumbling window.
+    pub window_sentiment: GaugeVec,
     /// `ticketpulse_window_count{measure,channel,tier}`: counts of the latest tumbling window.
     pub window_count: GaugeVec,
     /// `ticketpulse_window_seconds{measure,quantile,channel,tier}`: duration quantiles of the latest tumbling window.
@@ -277,6 +283,24 @@ impl Telemetry {
                 "ticketpulse_sla_clocks_total",
                 "SLA clocks by outcome: met (at the stopping event) or breached (at the deadline).",
                 &["channel", "target", "outcome"],
+            )?,
+            customer_messages: counter_vec(
+                &r,
+                "ticketpulse_customer_messages_total",
+                "Scored customer messages by sentiment label (negative, neutral, positive).",
+                &["channel", "label"],
+            )?,
+            angry_with_bot: counter_vec(
+                &r,
+                "ticketpulse_angry_with_bot_total",
+                "Customers angry while still with the bot (conversation.angry_with_bot), at the message that made them so.",
+                &["channel"],
+            )?,
+            window_sentiment: gauge_vec(
+                &r,
+                "ticketpulse_window_sentiment",
+                "Mean customer sentiment (-1..1) of the latest closed tumbling window.",
+                &WINDOW_GROUP_LABELS,
             )?,
             window_count: gauge_vec(
                 &r,

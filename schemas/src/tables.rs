@@ -16,17 +16,20 @@ pub enum Table {
     Conversations,
     /// One row per (window, group, revision), written when the window closes and when late data corrects it.
     WindowMetrics,
+    /// One row per message (customer messages with their sentiment), written as it arrives.
+    Messages,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 2] = [Table::Conversations, Table::WindowMetrics];
+    pub const ALL: [Table; 3] = [Table::Conversations, Table::WindowMetrics, Table::Messages];
 
     /// Folder and table name: `conversations`, `window_metrics`.
     pub fn name(self) -> &'static str {
         match self {
             Table::Conversations => "conversations",
             Table::WindowMetrics => "window_metrics",
+            Table::Messages => "messages",
         }
     }
 
@@ -35,6 +38,7 @@ impl Table {
         match self {
             Table::Conversations => conversations_schema(),
             Table::WindowMetrics => window_metrics_schema(),
+            Table::Messages => messages_schema(),
         }
     }
 }
@@ -53,7 +57,7 @@ pub fn conversations_schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
     SCHEMA
         .get_or_init(|| {
-            use DataType::{Boolean, Float64, UInt8, UInt32, Utf8};
+            use DataType::{Boolean, Float32, Float64, UInt8, UInt32, Utf8};
             let reasons = DataType::List(Arc::new(Field::new("item", Utf8, true)));
             let columns: Vec<(&str, DataType, bool, &str)> = vec![
                 ("conversation_id", Utf8, false, "the conversation (ticket) id"),
@@ -158,6 +162,28 @@ pub fn conversations_schema() -> SchemaRef {
                 ),
                 ("sla_resolution", Utf8, true, "met | breached | pending; null without a resolution target"),
                 ("sla_breaches", UInt32, false, "SLA clocks breached (as of when the revision was written)"),
+                ("sentiment_first", Float32, true, "sentiment of the first scored customer message, -1..1"),
+                ("sentiment_last", Float32, true, "sentiment of the last customer message"),
+                ("sentiment_min", Float32, true, "the lowest customer sentiment"),
+                ("sentiment_mean", Float32, true, "the mean customer sentiment"),
+                (
+                    "sentiment_trajectory",
+                    Utf8,
+                    true,
+                    "improved | worsened | flat (last minus first beyond 0.2)",
+                ),
+                (
+                    "turned_negative",
+                    Boolean,
+                    false,
+                    "a customer message that was not negative was followed by a negative one",
+                ),
+                (
+                    "angry_with_bot_at",
+                    ts(),
+                    true,
+                    "when the customer became angry while still with the bot (conversation.angry_with_bot)",
+                ),
             ];
             Arc::new(Schema::new(
                 columns.into_iter().map(|(n, t, null, doc)| field(n, t, null, doc)).collect::<Vec<_>>(),
@@ -251,6 +277,17 @@ pub fn window_metrics_schema() -> SchemaRef {
                 true,
                 "how long the longest-waiting of them had waited at the window end",
             );
+            col("customer_messages_negative", UInt64, false, "scored customer messages labelled negative");
+            col("customer_messages_neutral", UInt64, false, "labelled neutral");
+            col("customer_messages_positive", UInt64, false, "labelled positive");
+            col("negative_share", Float64, true, "negative / scored customer messages");
+            col("sentiment_mean", Float64, true, "mean score of the scored customer messages, -1..1");
+            col(
+                "angry_with_bot",
+                UInt64,
+                false,
+                "sentiment escalation signals: customers angry while still with the bot",
+            );
             col("night_starts", UInt64, false, "conversations started in the night range");
             col("night_share", Float64, true, "night_starts / conversations_started");
             for t in ["first_response", "next_reply", "resolution"] {
@@ -266,6 +303,24 @@ pub fn window_metrics_schema() -> SchemaRef {
             Arc::new(Schema::new(
                 columns.into_iter().map(|(n, t, null, doc)| field(&n, t, null, &doc)).collect::<Vec<_>>(),
             ))
+        })
+        .clone()
+}
+
+/// Schema of `messages`: one row per message, with the sentiment of customer messages.
+pub fn messages_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                field("event_id", DataType::Utf8, false, "the message's event id"),
+                field("conversation_id", DataType::Utf8, false, "its conversation"),
+                field("ts", ts(), false, "event time"),
+                field("role", DataType::Utf8, false, "customer | bot | agent | expert | system"),
+                field("lang", DataType::Utf8, false, "zh | en | mixed: the event's lang hint, else detected"),
+                field("score", DataType::Float32, true, "sentiment in [-1, 1], customer messages only"),
+                field("label", DataType::Utf8, true, "negative | neutral | positive, customer messages only"),
+            ]))
         })
         .clone()
 }

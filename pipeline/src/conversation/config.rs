@@ -24,6 +24,25 @@ pub struct ConversationConfig {
     /// SLA policies, `[[conversation.sla]]`; the most specific one matching a conversation's
     /// channel and tier sets each target.
     pub sla: Vec<SlaPolicyConfig>,
+    /// The sentiment escalation signal: an angry customer still with the bot.
+    pub angry_with_bot: AngryConfig,
+}
+
+/// `[conversation.angry_with_bot]`: when a customer still with the bot (no handoff yet) counts
+/// as angry — `negative_in_a_row` negative messages in a row, or one scoring at or below `below`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AngryConfig {
+    /// Negative customer messages in a row. Default 2.
+    pub negative_in_a_row: u32,
+    /// Score at or below which one message is enough, in [-1, 1]. Default -0.6.
+    pub below: f32,
+}
+
+impl Default for AngryConfig {
+    fn default() -> Self {
+        AngryConfig { negative_in_a_row: 2, below: -0.6 }
+    }
 }
 
 /// `[conversation.business_hours]`.
@@ -65,6 +84,7 @@ impl Default for ConversationConfig {
             night: NightConfig::default(),
             business_hours: BusinessHoursConfig::default(),
             sla: Vec::new(),
+            angry_with_bot: AngryConfig::default(),
         }
     }
 }
@@ -124,6 +144,13 @@ impl ConversationConfig {
                 business_hours: p.business_hours,
             });
         }
-        Ok(Lifecycle { night, default, teams, policies })
+        let angry = self.angry_with_bot;
+        if angry.negative_in_a_row == 0 {
+            return Err(Error::config("conversation.angry_with_bot.negative_in_a_row", "must be at least 1"));
+        }
+        if !(-1.0..=1.0).contains(&angry.below) {
+            return Err(Error::config("conversation.angry_with_bot.below", "must be within [-1, 1]"));
+        }
+        Ok(Lifecycle { night, default, teams, policies, angry })
     }
 }

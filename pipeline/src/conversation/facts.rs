@@ -93,6 +93,49 @@ pub struct Facts {
     pub status: Status,
     /// Time of the event that put it in that state (`resolved` or `closed`).
     pub settled_at: Option<i64>,
+    /// Customer sentiment over the scored customer messages, if any.
+    pub mood: Option<Mood>,
+}
+
+/// Customer sentiment over a conversation (scores in [-1, 1]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mood {
+    /// Of the first scored customer message.
+    pub first: f32,
+    /// Of the last one.
+    pub last: f32,
+    /// The lowest.
+    pub min: f32,
+    /// The mean.
+    pub mean: f32,
+    /// `improved`, `worsened` or `flat`: last minus first beyond ±0.2.
+    pub trajectory: &'static str,
+    /// A customer message that was not negative was later followed by a negative one.
+    pub turned_negative: bool,
+}
+
+/// Change of score between the first and the last customer message that counts as a trajectory.
+pub const TRAJECTORY_DELTA: f32 = 0.2;
+
+fn mood(marks: &[Mark]) -> Option<Mood> {
+    let scored: Vec<&Mark> =
+        marks.iter().filter(|m| m.kind == Kind::Customer && m.arg != super::marks::SENTIMENT_NONE).collect();
+    let (first, last) = (scored.first()?, scored.last()?);
+    let score = |m: &Mark| f32::from(m.score) / 100.0;
+    let min = scored.iter().map(|m| score(m)).fold(f32::MAX, f32::min);
+    let mean = scored.iter().map(|m| f32::from(m.score)).sum::<f32>() / scored.len() as f32 / 100.0;
+    let delta = score(last) - score(first);
+    let trajectory = if delta > TRAJECTORY_DELTA {
+        "improved"
+    } else if delta < -TRAJECTORY_DELTA {
+        "worsened"
+    } else {
+        "flat"
+    };
+    let negative = super::marks::label_code(crate::sentiment::Label::Negative);
+    let first_calm = scored.iter().position(|m| m.arg != negative);
+    let turned_negative = first_calm.is_some_and(|i| scored[i..].iter().any(|m| m.arg == negative));
+    Some(Mood { first: score(first), last: score(last), min, mean, trajectory, turned_negative })
 }
 
 fn role_index(kind: Kind) -> Option<usize> {
@@ -132,6 +175,7 @@ impl Facts {
             messages_by_role: [0; 5],
             status: Status::Open,
             settled_at: None,
+            mood: mood(marks),
         };
         let mut first_reply = None;
         let mut first_human = None;
@@ -270,6 +314,27 @@ impl Facts {
         waits
     }
 
+    /// When the customer became angry while still with the bot (tier 1): the first customer
+    /// message that is the `streak`-th negative one in a row, or scores at or below `below`.
+    pub fn angry_with_bot(&self, marks: &[Mark], streak: u32, below: f32) -> Option<i64> {
+        let negative = super::marks::label_code(crate::sentiment::Label::Negative);
+        let mut tier = 1;
+        let mut run = 0;
+        for m in marks {
+            match m.kind {
+                Kind::Handoff => tier = tier.max(m.arg),
+                Kind::Customer if m.arg != super::marks::SENTIMENT_NONE => {
+                    run = if m.arg == negative { run + 1 } else { 0 };
+                    if tier == 1 && (run >= streak || f32::from(m.score) / 100.0 <= below) {
+                        return Some(m.ts);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
     /// The tier in effect at `at`: the highest tier handed to at or before it (1 without a handoff).
     pub fn tier_at(&self, marks: &[Mark], at: i64) -> u8 {
         marks.iter().filter(|m| m.kind == Kind::Handoff && m.ts <= at).map(|m| m.arg).max().unwrap_or(1)
@@ -295,6 +360,11 @@ impl Facts {
         push(self.started_at, Measure::Started, 1);
         for m in marks.iter().filter(|m| m.kind.is_message()) {
             push(m.ts, Measure::Message, 1);
+            if m.kind == Kind::Customer
+                && let Some(label) = super::marks::code_label(m.arg)
+            {
+                push(m.ts, Measure::Sentiment(label), i64::from(m.score));
+            }
         }
         if let Some(s) = self.first_response {
             push(s.to, Measure::FirstResponse, s.ms());

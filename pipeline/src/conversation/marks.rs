@@ -51,20 +51,45 @@ impl Kind {
     }
 }
 
-/// One event of a conversation, as the metrics need it.
+/// One event of a conversation, as the metrics need it (16 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Mark {
     /// Event time, epoch ms.
     pub ts: i64,
     /// What happened.
     pub kind: Kind,
-    /// Tier of a handoff, rating of a CSAT, else 0.
+    /// Tier of a handoff, rating of a CSAT; for a customer message its sentiment label
+    /// ([`SENTIMENT_NONE`], or 1 negative, 2 neutral, 3 positive); else 0.
     pub arg: u8,
+    /// A customer message's sentiment score in hundredths (-100..=100), else 0.
+    pub score: i8,
+}
+
+/// `arg` of a customer message that was not scored.
+pub const SENTIMENT_NONE: u8 = 0;
+
+/// The `arg` code of a label.
+pub fn label_code(label: crate::sentiment::Label) -> u8 {
+    match label {
+        crate::sentiment::Label::Negative => 1,
+        crate::sentiment::Label::Neutral => 2,
+        crate::sentiment::Label::Positive => 3,
+    }
+}
+
+/// The label of an `arg` code.
+pub fn code_label(code: u8) -> Option<crate::sentiment::Label> {
+    match code {
+        1 => Some(crate::sentiment::Label::Negative),
+        2 => Some(crate::sentiment::Label::Neutral),
+        3 => Some(crate::sentiment::Label::Positive),
+        _ => None,
+    }
 }
 
 impl Mark {
-    /// The mark of `event`.
-    pub fn of(event: &Event) -> Mark {
+    /// The mark of `event`, with the sentiment of a customer message if it was scored.
+    pub fn of(event: &Event, sentiment: Option<crate::sentiment::Sentiment>) -> Mark {
         let (kind, arg) = match &event.kind {
             EventKind::ConversationStarted => (Kind::Started, 0),
             EventKind::Message { role, .. } => (
@@ -83,7 +108,15 @@ impl Mark {
             EventKind::Closed => (Kind::Closed, 0),
             EventKind::Csat { rating } => (Kind::Csat, *rating),
         };
-        Mark { ts: event.ts_ms, kind, arg }
+        match sentiment {
+            Some(s) if kind == Kind::Customer => Mark {
+                ts: event.ts_ms,
+                kind,
+                arg: label_code(s.label),
+                score: (s.score.clamp(-1.0, 1.0) * 100.0).round() as i8,
+            },
+            _ => Mark { ts: event.ts_ms, kind, arg, score: 0 },
+        }
     }
 }
 

@@ -26,8 +26,8 @@ mod state;
 mod tests;
 
 pub use calendar::{Calendar, CalendarConfig, Night, NightConfig};
-pub use config::{BusinessHoursConfig, ConversationConfig, SlaPolicyConfig};
-pub use facts::{Facts, Span, Status};
+pub use config::{AngryConfig, BusinessHoursConfig, ConversationConfig, SlaPolicyConfig};
+pub use facts::{Facts, Mood, Span, Status};
 pub use marks::{Kind, Mark};
 pub use sla::{Clock, Lifecycle, Outcome, Target};
 pub use state::{Conversation, EndReason, UNKNOWN_CHANNEL};
@@ -126,6 +126,20 @@ pub struct ConversationRow {
     pub sla_resolution: Option<Outcome>,
     /// SLA clocks breached.
     pub sla_breaches: u32,
+    /// Sentiment of the first scored customer message, [-1, 1].
+    pub sentiment_first: Option<f32>,
+    /// Of the last one.
+    pub sentiment_last: Option<f32>,
+    /// The lowest.
+    pub sentiment_min: Option<f32>,
+    /// The mean.
+    pub sentiment_mean: Option<f32>,
+    /// `improved`, `worsened` or `flat`.
+    pub sentiment_trajectory: Option<&'static str>,
+    /// A calm customer later wrote a negative message.
+    pub turned_negative: bool,
+    /// When the customer became angry while still with the bot (the escalation signal).
+    pub angry_with_bot_at: Option<i64>,
 }
 
 impl ConversationRow {
@@ -177,7 +191,13 @@ pub struct ConversationOperator {
 
 /// The lifecycle of the default settings, which always compile (UTC night, no calendars).
 fn unreachable_default() -> Lifecycle {
-    Lifecycle { night: Night::utc_default(), default: None, teams: Default::default(), policies: Vec::new() }
+    Lifecycle {
+        night: Night::utc_default(),
+        default: None,
+        teams: Default::default(),
+        policies: Vec::new(),
+        angry: AngryConfig::default(),
+    }
 }
 
 fn unknown_channel() -> Arc<str> {
@@ -251,6 +271,11 @@ impl ConversationOperator {
             .clone()
     }
 
+    /// The conversation's state was evicted (events for it are refused).
+    pub fn is_ended(&self, conversation_id: &str) -> bool {
+        self.ended.contains_key(conversation_id)
+    }
+
     /// Conversations held.
     pub fn open_conversations(&self) -> usize {
         self.open.len()
@@ -282,6 +307,17 @@ impl ConversationOperator {
 
     /// Folds `event` into its conversation and moves the window contributions accordingly.
     pub fn apply(&mut self, event: &Event, windows: &mut WindowOperator, watermark: i64) -> Applied {
+        self.apply_scored(event, None, windows, watermark)
+    }
+
+    /// [`ConversationOperator::apply`] with the sentiment of a customer message.
+    pub fn apply_scored(
+        &mut self,
+        event: &Event,
+        sentiment: Option<crate::sentiment::Sentiment>,
+        windows: &mut WindowOperator,
+        watermark: i64,
+    ) -> Applied {
         if self.ended.contains_key(event.conversation_id.as_str()) {
             return Applied::AlreadyEnded;
         }
@@ -292,6 +328,7 @@ impl ConversationOperator {
                 EventKind::Handoff { reason, .. } => self.intern(reason.as_deref()),
                 _ => None,
             },
+            sentiment,
         };
         let id: &str = &event.conversation_id;
         if !self.open.contains_key(id) {

@@ -66,6 +66,8 @@ pub struct Lifecycle {
     pub teams: HashMap<String, Calendar>,
     /// Policies, in file order.
     pub policies: Vec<Policy>,
+    /// The sentiment escalation rule.
+    pub angry: super::config::AngryConfig,
 }
 
 /// Where an SLA clock stands.

@@ -79,6 +79,8 @@ pub(super) struct Interned {
     pub channel: Option<Arc<str>>,
     pub team: Option<Arc<str>>,
     pub reason: Option<Arc<str>>,
+    /// The sentiment of a customer message, when scored.
+    pub sentiment: Option<crate::sentiment::Sentiment>,
 }
 
 /// The grouping key of a conversation's window contributions.
@@ -130,7 +132,7 @@ impl Conversation {
         {
             self.reasons.insert(i, r);
         }
-        marks::insert(&mut self.marks, Mark::of(event));
+        marks::insert(&mut self.marks, Mark::of(event, interned.sentiment));
         self.dirty = true;
     }
 
@@ -155,6 +157,9 @@ impl Conversation {
         if life.night.contains(f.started_at) {
             let tier = f.tier_at(&self.marks, f.started_at);
             items.push(Item { at: f.started_at, measure: Measure::Night, value: 1, tier });
+        }
+        if let Some(at) = f.angry_with_bot(&self.marks, life.angry.negative_in_a_row, life.angry.below) {
+            items.push(Item { at, measure: Measure::AngryWithBot, value: 1, tier: 1 });
         }
         let clocks = life.clocks(f, &self.marks, &self.channel(unknown), self.team());
         for c in &clocks {
@@ -232,6 +237,13 @@ impl Conversation {
             sla_next_reply: sla(Target::NextReply),
             sla_resolution: sla(Target::Resolution),
             sla_breaches: breaches as u32,
+            sentiment_first: f.mood.map(|m| m.first),
+            sentiment_last: f.mood.map(|m| m.last),
+            sentiment_min: f.mood.map(|m| m.min),
+            sentiment_mean: f.mood.map(|m| m.mean),
+            sentiment_trajectory: f.mood.map(|m| m.trajectory),
+            turned_negative: f.mood.is_some_and(|m| m.turned_negative),
+            angry_with_bot_at: f.angry_with_bot(&self.marks, life.angry.negative_in_a_row, life.angry.below),
         }
     }
 }

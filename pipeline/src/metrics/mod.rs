@@ -60,6 +60,10 @@ pub enum Measure {
     /// Waiting for a human from `at` until `value` (epoch ms): counted in the backlog of every
     /// window whose end falls in `(at, value]`.
     Waiting,
+    /// A scored customer message (value: its score in hundredths).
+    Sentiment(crate::sentiment::Label),
+    /// A customer angry while still with the bot (the sentiment escalation signal).
+    AngryWithBot,
 }
 
 /// One contribution of a conversation to the windows containing `at`.
@@ -112,6 +116,12 @@ pub struct Aggregate {
     pub backlog: i64,
     /// How long the longest of them had been waiting at the window's end, ms.
     pub oldest_wait_ms: i64,
+    /// Scored customer messages by label: negative, neutral, positive.
+    pub sentiment: [i64; 3],
+    /// Sum of their scores, hundredths (exact under retraction).
+    pub sentiment_sum: i64,
+    /// Sentiment escalation signals (angry customers still with the bot).
+    pub angry_with_bot: i64,
 }
 
 impl Aggregate {
@@ -138,6 +148,11 @@ impl Aggregate {
             Measure::SlaMet(t) => self.sla_met[t.index()] += sign,
             Measure::SlaBreached(t) => self.sla_breached[t.index()] += sign,
             Measure::Waiting => {} // a state over time, kept by the operator's backlog
+            Measure::Sentiment(label) => {
+                self.sentiment[label as usize] += sign;
+                self.sentiment_sum += item.value * sign;
+            }
+            Measure::AngryWithBot => self.angry_with_bot += sign,
         }
     }
 

@@ -75,9 +75,10 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
     let outputs = Outputs {
         conversations: ParquetSink::new(out, config.output.zstd_level),
         windows: ParquetSink::new(out, config.output.zstd_level),
+        messages: ParquetSink::new(out, config.output.zstd_level),
         dead_letter,
     };
-    let mut processor = Processor::new(config, state, outputs, telemetry.clone());
+    let mut processor = Processor::new(config, state, outputs, telemetry.clone())?;
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let cx = SourceContext {
         tx,

@@ -7,7 +7,7 @@ use crate::dedup::Dedup;
 use crate::metrics::{Aggregate, ClosedWindow, WindowOperator};
 use crate::sink::PendingFile;
 use crate::sink::dead_letter::{CONVERSATION_ENDED, DeadLetter, DeadLetterSink};
-use crate::sink::parquet::ParquetSink;
+use crate::sink::parquet::{MessageRow, ParquetSink};
 use crate::sink::prometheus::{WindowGauges, record_conversation, record_window};
 use crate::source::{Payload, Record};
 use crate::telemetry::{Telemetry, component};
@@ -93,6 +93,7 @@ impl ProcessorState {
             ("conversation.night", was.night != now.night),
             ("conversation.business_hours", was.business_hours != now.business_hours),
             ("conversation.sla", was.sla != now.sla),
+            ("conversation.angry_with_bot", was.angry_with_bot != now.angry_with_bot),
         ];
         if let Some((field, _)) = lifecycle.into_iter().find(|(_, changed)| *changed) {
             return Err(Error::config(
@@ -163,6 +164,8 @@ pub struct Outputs {
     pub conversations: ParquetSink<ConversationRow>,
     /// The `window_metrics` table.
     pub windows: ParquetSink<ClosedWindow>,
+    /// The `messages` table.
+    pub messages: ParquetSink<MessageRow>,
     /// The dead-letter output.
     pub dead_letter: DeadLetterSink,
 }
@@ -175,20 +178,25 @@ pub struct Processor {
     fired_at: i64,
     outputs: Outputs,
     gauges: WindowGauges,
+    /// The sentiment scorer, when `sentiment.enabled`.
+    scorer: Option<&'static crate::sentiment::Scorer>,
     telemetry: Telemetry,
     /// Counts so far.
     pub stats: RunStats,
 }
 
 impl Processor {
-    /// A processor resuming from `state`.
+    /// A processor resuming from `state`; fails if the shipped sentiment models cannot be loaded
+    /// while sentiment is enabled.
     pub fn new(
         config: &crate::config::PipelineConfig,
         state: ProcessorState,
         outputs: Outputs,
         telemetry: Telemetry,
-    ) -> Self {
-        Processor {
+    ) -> Result<Self> {
+        let scorer = if config.sentiment.enabled { Some(crate::sentiment::Scorer::shipped()?) } else { None };
+        Ok(Processor {
+            scorer,
             fired_at: state.clock.watermark(),
             state,
             lateness_ms: config.time.lateness_ms(),
@@ -196,7 +204,27 @@ impl Processor {
             gauges: WindowGauges::default(),
             telemetry,
             stats: RunStats::default(),
-        }
+        })
+    }
+
+    /// Scores a customer message and writes the message's row; its sentiment for the state.
+    fn message(&mut self, event: &ticketpulse_schemas::Event) -> Option<crate::sentiment::Sentiment> {
+        let ticketpulse_schemas::EventKind::Message { role, text } = &event.kind else { return None };
+        let scorer = self.scorer?;
+        let hint = event.lang.as_deref().and_then(crate::sentiment::Lang::from_hint);
+        let sentiment = (*role == ticketpulse_schemas::Role::Customer).then(|| scorer.score(text, hint));
+        let lang =
+            sentiment.map_or_else(|| hint.unwrap_or_else(|| crate::sentiment::detect(text)), |s| s.lang);
+        self.outputs.messages.push(MessageRow {
+            event_id: event.event_id.to_string(),
+            conversation_id: event.conversation_id.to_string(),
+            ts: event.ts_ms,
+            role: *role,
+            lang,
+            sentiment,
+        });
+        self.telemetry.received(component::SINK_PARQUET, 1);
+        sentiment
     }
 
     /// The sinks (to take buffered rows when the caller writes them itself, and in tests).
@@ -258,13 +286,15 @@ impl Processor {
             t.late.inc();
         }
         let watermark = self.state.clock.watermark();
-        match self.state.conversations.apply(&event, &mut self.state.windows, watermark) {
+        let ended = self.state.conversations.is_ended(&event.conversation_id);
+        let sentiment = if ended { None } else { self.message(&event) };
+        match self.state.conversations.apply_scored(&event, sentiment, &mut self.state.windows, watermark) {
             Applied::Folded { refused_window_changes, corrected_windows: _, due } => {
                 self.stats.events += 1;
                 flow.folded += 1;
                 self.stats.refused_window_changes += u64::from(refused_window_changes);
                 for _ in 0..refused_window_changes {
-                    t.error(component::WINDOW, "closed_window");
+                    self.telemetry.error(component::WINDOW, "closed_window");
                 }
                 if due {
                     for row in self.state.conversations.fire(watermark) {
@@ -273,7 +303,7 @@ impl Processor {
                 }
             }
             Applied::AlreadyEnded => {
-                t.error(component::CONVERSATION, CONVERSATION_ENDED);
+                self.telemetry.error(component::CONVERSATION, CONVERSATION_ENDED);
                 let detail = format!(
                     "conversation {} was already written; event arrived too late",
                     event.conversation_id
@@ -401,6 +431,7 @@ impl Processor {
         let mut pending =
             self.outputs.conversations.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?;
         pending.extend(self.outputs.windows.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
+        pending.extend(self.outputs.messages.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
         pending.extend(
             self.outputs.dead_letter.prepare(checkpoint).map_err(count(component::SINK_DEAD_LETTER))?,
         );

@@ -18,6 +18,7 @@ fn outputs(dir: &std::path::Path) -> Outputs {
     Outputs {
         conversations: ParquetSink::new(dir, 3),
         windows: ParquetSink::new(dir, 3),
+        messages: ParquetSink::new(dir, 3),
         dead_letter: DeadLetterSink::File(FileDeadLetter::new(dir, "t")),
     }
 }
@@ -30,7 +31,7 @@ fn processor_with(c: PipelineConfig) -> (Processor, Telemetry) {
     let dir = c.output.dir.clone();
     let dir = dir.as_path();
     let t = Telemetry::new().unwrap();
-    (Processor::new(&c, ProcessorState::new(&c), outputs(dir), t.clone()), t)
+    (Processor::new(&c, ProcessorState::new(&c), outputs(dir), t.clone()).unwrap(), t)
 }
 
 fn records(lines: &[String]) -> Vec<Record> {
@@ -144,7 +145,8 @@ fn a_drain_without_events_leaves_windows_usable_for_the_next_run() {
     p.drain();
     let state = ProcessorState::from_bytes(&p.state().to_bytes().unwrap()).unwrap();
     let mut p =
-        Processor::new(&config(dir.path(), 60), state, outputs(dir.path()), Telemetry::new().unwrap());
+        Processor::new(&config(dir.path(), 60), state, outputs(dir.path()), Telemetry::new().unwrap())
+            .unwrap();
     p.on_batch(
         records(&[line("1", "a", 0, r#""type":"conversation_started","channel":"web""#)]),
         std::time::Instant::now(),

@@ -17,7 +17,7 @@ use crate::{Error, Result};
 use std::sync::OnceLock;
 
 /// The label of a score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Label {
     /// Below the negative threshold.
     Negative,
@@ -28,6 +28,9 @@ pub enum Label {
 }
 
 impl Label {
+    /// Every label, in index order.
+    pub const ALL: [Label; 3] = [Label::Negative, Label::Neutral, Label::Positive];
+
     /// `negative`, `neutral`, `positive`.
     pub fn as_str(self) -> &'static str {
         match self {

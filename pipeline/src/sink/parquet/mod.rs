@@ -9,7 +9,7 @@ mod rows;
 mod tests;
 
 pub use read::{parquet_files, read_table};
-pub use rows::TableRow;
+pub use rows::{MessageRow, TableRow};
 
 use super::PendingFile;
 use crate::{Error, Result};

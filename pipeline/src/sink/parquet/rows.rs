@@ -6,8 +6,8 @@ use crate::Result;
 use crate::conversation::ConversationRow;
 use crate::metrics::{ClosedWindow, Dimension, ratio};
 use arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, ListBuilder, StringArray, StringBuilder, TimestampMillisecondArray,
-    UInt8Array, UInt32Array, UInt64Array,
+    ArrayRef, BooleanArray, Float32Array, Float64Array, ListBuilder, StringArray, StringBuilder,
+    TimestampMillisecondArray, UInt8Array, UInt32Array, UInt64Array,
 };
 use arrow::record_batch::RecordBatch;
 use std::sync::Arc;
@@ -42,6 +42,10 @@ fn u64s<T>(rows: &[&T], f: impl Fn(&T) -> u64) -> ArrayRef {
 
 fn u32s<T>(rows: &[&T], f: impl Fn(&T) -> u32) -> ArrayRef {
     Arc::new(UInt32Array::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()))
+}
+
+fn f32s<T>(rows: &[&T], f: impl Fn(&T) -> Option<f32>) -> ArrayRef {
+    Arc::new(Float32Array::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()))
 }
 
 fn u8s<T>(rows: &[&T], f: impl Fn(&T) -> Option<u8>) -> ArrayRef {
@@ -120,6 +124,13 @@ impl TableRow for ConversationRow {
             strs(rows, |r| r.sla_next_reply.map(|o| o.as_str())),
             strs(rows, |r| r.sla_resolution.map(|o| o.as_str())),
             u32s(rows, |r| r.sla_breaches),
+            f32s(rows, |r| r.sentiment_first),
+            f32s(rows, |r| r.sentiment_last),
+            f32s(rows, |r| r.sentiment_min),
+            f32s(rows, |r| r.sentiment_mean),
+            strs(rows, |r| r.sentiment_trajectory),
+            bools(rows, |r| r.turned_negative),
+            ts(rows, |r| r.angry_with_bot_at),
         ];
         Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
     }
@@ -180,6 +191,12 @@ impl TableRow for ClosedWindow {
             rate(|a| ratio(a.csat_satisfied, a.csat_ratings)),
             count(|a| a.backlog),
             rate(|a| (a.backlog > 0).then(|| a.oldest_wait_ms as f64 / 1000.0)),
+            count(|a| a.sentiment[0]),
+            count(|a| a.sentiment[1]),
+            count(|a| a.sentiment[2]),
+            rate(|a| ratio(a.sentiment[0], a.sentiment.iter().sum())),
+            rate(|a| ratio(a.sentiment_sum, a.sentiment.iter().sum()).map(|m| m / 100.0)),
+            count(|a| a.angry_with_bot),
             count(|a| a.night_starts),
             rate(|a| ratio(a.night_starts, a.conversations_started)),
         ]);
@@ -191,6 +208,45 @@ impl TableRow for ClosedWindow {
                 ratio(a.sla_met[t], a.sla_met[t] + a.sla_breached[t])
             }));
         }
+        Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
+    }
+}
+
+/// One row of the `messages` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRow {
+    /// The event id.
+    pub event_id: String,
+    /// Its conversation.
+    pub conversation_id: String,
+    /// Event time, epoch ms.
+    pub ts: i64,
+    /// Who wrote it.
+    pub role: ticketpulse_schemas::Role,
+    /// Its language.
+    pub lang: crate::sentiment::Lang,
+    /// Sentiment of a customer message.
+    pub sentiment: Option<crate::sentiment::Sentiment>,
+}
+
+impl TableRow for MessageRow {
+    const TABLE: Table = Table::Messages;
+
+    fn date_ms(&self) -> i64 {
+        self.ts
+    }
+
+    fn to_batch(rows: &[&Self]) -> Result<RecordBatch> {
+        let roles: Vec<String> = rows.iter().map(|r| r.role.to_string()).collect();
+        let columns: Vec<ArrayRef> = vec![
+            strs(rows, |r| Some(r.event_id.as_str())),
+            strs(rows, |r| Some(r.conversation_id.as_str())),
+            ts(rows, |r| Some(r.ts)),
+            Arc::new(StringArray::from_iter_values(roles.iter())),
+            strs(rows, |r| Some(r.lang.as_str())),
+            f32s(rows, |r| r.sentiment.map(|s| s.score)),
+            strs(rows, |r| r.sentiment.map(|s| s.label.as_str())),
+        ];
         Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
     }
 }

@@ -47,6 +47,13 @@ fn row(id: &str, started_at: i64, frt: Option<f64>) -> ConversationRow {
         sla_next_reply: None,
         sla_resolution: None,
         sla_breaches: 0,
+        sentiment_first: Some(-0.5),
+        sentiment_last: Some(0.5),
+        sentiment_min: Some(-0.5),
+        sentiment_mean: Some(0.0),
+        sentiment_trajectory: Some("improved"),
+        turned_negative: false,
+        angry_with_bot_at: None,
     }
 }
 

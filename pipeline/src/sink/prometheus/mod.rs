@@ -42,6 +42,13 @@ pub fn record_window(t: &Telemetry, w: &ClosedWindow, previous: &Aggregate) {
         clocks("met").inc_by(grew(a.sla_met[i], p.sla_met[i]));
         clocks("breached").inc_by(grew(a.sla_breached[i], p.sla_breached[i]));
     }
+    for label in crate::sentiment::Label::ALL {
+        let i = label as usize;
+        t.customer_messages
+            .with_label_values(&[&*w.group.1, label.as_str()])
+            .inc_by(grew(a.sentiment[i], p.sentiment[i]));
+    }
+    t.angry_with_bot.with_label_values(&channel).inc_by(grew(a.angry_with_bot, p.angry_with_bot));
     let observe = |h: &prometheus::HistogramVec, now: &Sketch, before: &Sketch| {
         let h = h.with_label_values(&channel);
         for (v, n) in now.added_since(before) {
@@ -69,13 +76,18 @@ pub fn durations(a: &Aggregate) -> [(&'static str, &Sketch); 4] {
 /// The rates of a window, by their `ratio` label (`None` when the denominator is zero):
 /// resolutions per conversation started, bot-contained share of resolutions, escalations per
 /// conversation started, reopens per resolution, satisfied share of CSAT ratings, night share of
-/// starts, and per SLA target the compliance met / (met + breached).
-pub fn rates(a: &Aggregate) -> [(&'static str, Option<f64>); 10] {
+/// starts, the shares of negative, neutral and positive customer messages, and per SLA target the
+/// compliance met / (met + breached).
+pub fn rates(a: &Aggregate) -> [(&'static str, Option<f64>); 13] {
     let resolved = a.resolution.count() as i64;
+    let scored = a.sentiment.iter().sum();
     let compliance =
         |t: Target| ratio(a.sla_met[t.index()], a.sla_met[t.index()] + a.sla_breached[t.index()]);
     [
         ("night", ratio(a.night_starts, a.conversations_started)),
+        ("sentiment_negative", ratio(a.sentiment[0], scored)),
+        ("sentiment_neutral", ratio(a.sentiment[1], scored)),
+        ("sentiment_positive", ratio(a.sentiment[2], scored)),
         ("sla_first_response_compliance", compliance(Target::FirstResponse)),
         ("sla_next_reply_compliance", compliance(Target::NextReply)),
         ("sla_resolution_compliance", compliance(Target::Resolution)),
@@ -114,8 +126,11 @@ impl WindowGauges {
         let [channel, tier] = labels;
         t.window_end.with_label_values(&labels).set(w.end as f64 / 1000.0);
         t.backlog.with_label_values(&labels).set(a.backlog as f64);
+        let scored: i64 = a.sentiment.iter().sum();
+        let mean = ratio(a.sentiment_sum, scored).map_or(f64::NAN, |m| m / 100.0);
+        t.window_sentiment.with_label_values(&labels).set(mean);
         t.oldest_wait.with_label_values(&labels).set(a.oldest_wait_ms as f64 / 1000.0);
-        let counts: [(&str, i64); 10] = [
+        let counts: [(&str, i64); 11] = [
             ("conversations_started", a.conversations_started),
             ("messages", a.messages),
             ("resolved", a.resolution.count() as i64),
@@ -126,6 +141,7 @@ impl WindowGauges {
             ("csat_ratings", a.csat_ratings),
             ("night_starts", a.night_starts),
             ("sla_breached", a.sla_breached.iter().sum()),
+            ("angry_with_bot", a.angry_with_bot),
         ];
         for (measure, v) in counts {
             t.window_count.with_label_values(&[measure, channel, tier]).set(v as f64);
