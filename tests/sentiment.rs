@@ -45,3 +45,65 @@ fn score_reads_lines_and_prints_language_score_and_label() {
     assert_eq!((rows[0][0], rows[0][2]), ("zh", "negative"), "{text}");
     assert_eq!((rows[1][0], rows[1][2]), ("en", "positive"), "{text}");
 }
+
+#[test]
+fn a_team_retrains_the_chinese_model_on_its_labelled_csv_and_uses_it() {
+    let Some(shared) = shared() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // a team's labelled data: here the first 3,000 hotel reviews
+    let text =
+        std::fs::read_to_string(shared.join("data/chinese_sentiment/ChnSentiCorp_htl_all.csv")).unwrap();
+    let mut reader = csv_lines(&text);
+    let csv = dir.path().join("team.csv");
+    let mut w = String::from("label,text\n");
+    for (label, review) in reader.by_ref().take(3000) {
+        w.push_str(&format!("{label},\"{}\"\n", review.replace('"', "\"\"")));
+    }
+    std::fs::write(&csv, w).unwrap();
+    let out = dir.path().join("model");
+    let trained = run_ok(bin().args(["sentiment", "train", "--csv"]).arg(&csv).arg("--out").arg(&out));
+    assert!(trained.contains("Chinese model trained on"), "{trained}");
+    let model = out.join("sentiment-zh.bin.zst");
+    let report = run_ok(bin().args(["sentiment", "eval", "--data"]).arg(&csv).arg("--model").arg(&model));
+    let accuracy: f64 =
+        report.split("accuracy ").nth(1).unwrap().split(',').next().unwrap().trim().parse().unwrap();
+    assert!(accuracy >= 0.9, "its own training data: {report}");
+    // the pipeline takes it from the config; a wrong path fails at start naming the field
+    let config = dir.path().join("ticketpulse.toml");
+    std::fs::write(&config, "[sentiment]\nzh_model = \"/nonexistent/model.bin.zst\"\n").unwrap();
+    let input = repo().join("tests/golden/basic.jsonl");
+    let failed = bin()
+        .args(["run", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg("--config")
+        .arg(&config)
+        .args(["--metrics-addr", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("sentiment.zh_model"), "{failed:?}");
+    std::fs::write(&config, format!("[sentiment]\nzh_model = \"{}\"\n", model.display())).unwrap();
+    run_ok(
+        bin()
+            .args(["run", "--input"])
+            .arg(&input)
+            .arg("--out")
+            .arg(dir.path().join("out2"))
+            .arg("--config")
+            .arg(&config)
+            .args(["--metrics-addr", "127.0.0.1:0"]),
+    );
+}
+
+/// (label, review) pairs of the ChnSentiCorp CSV.
+fn csv_lines(text: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<(String, String)> = r
+        .records()
+        .filter_map(|x| x.ok())
+        .filter_map(|x| Some((x.get(0)?.to_string(), x.get(1)?.to_string())))
+        .collect();
+    rows.into_iter()
+}

