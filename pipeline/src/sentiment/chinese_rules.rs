@@ -141,27 +141,6 @@ const DEGREE: &[(&str, f32)] = &[
 
 const CONTRAST: &[&str] = &["但是", "可是", "不过", "然而", "但", "却"];
 
-const EMOJI: &[(char, f32)] = &[
-    ('😡', -3.0),
-    ('😠', -2.5),
-    ('😤', -2.2),
-    ('😭', -2.0),
-    ('😞', -2.0),
-    ('💢', -2.5),
-    ('👎', -2.0),
-    ('😢', -2.0),
-    ('😒', -1.5),
-    ('🙄', -1.5),
-    ('😊', 2.0),
-    ('😀', 2.0),
-    ('😁', 2.0),
-    ('👍', 2.0),
-    ('❤', 2.5),
-    ('🙏', 1.5),
-    ('😄', 2.0),
-    ('👏', 2.0),
-];
-
 struct Rules {
     jieba: Jieba,
     lexicon: HashMap<&'static str, f32>,
@@ -210,7 +189,7 @@ pub fn score(text: &str) -> Option<f32> {
     }
     let mut sum: f32 = sentiments.iter().sum();
     for ch in text.chars() {
-        if let Some(&(_, v)) = EMOJI.iter().find(|(e, _)| *e == ch) {
+        if let Some(v) = super::emoji_valence(ch) {
             sum += v;
             found = true;
         }

@@ -264,7 +264,8 @@ impl Vader {
                 *s *= if j < b { 0.5 } else { 1.5 };
             }
         }
-        let mut sum: f32 = sentiments.iter().sum();
+        let mut sum: f32 =
+            sentiments.iter().sum::<f32>() + text.chars().filter_map(super::emoji_valence).sum::<f32>();
         if sum != 0.0 {
             let bangs = text.matches('!').count().min(4) as f32 * 0.292;
             let questions = match text.matches('?').count() {

@@ -59,6 +59,35 @@ pub const EN_THRESHOLD: f32 = 0.05;
 /// The same for Chinese (2·p − 1 of the model's probability).
 pub const ZH_THRESHOLD: f32 = 0.2;
 
+/// Emoji customers use to say how they feel, with valences on VADER's -4..4 scale (written for
+/// ticketpulse; VADER's own emoji lexicon describes them in words, and e.g. 😡 "pouting face"
+/// carries no valence there).
+const EMOJI: &[(char, f32)] = &[
+    ('😡', -3.0),
+    ('😠', -2.5),
+    ('😤', -2.2),
+    ('😭', -2.0),
+    ('😞', -2.0),
+    ('💢', -2.5),
+    ('👎', -2.0),
+    ('😢', -2.0),
+    ('😒', -1.5),
+    ('🙄', -1.5),
+    ('😊', 2.0),
+    ('😀', 2.0),
+    ('😁', 2.0),
+    ('👍', 2.0),
+    ('❤', 2.5),
+    ('🙏', 1.5),
+    ('😄', 2.0),
+    ('👏', 2.0),
+];
+
+/// The valence of an emoji, if it carries one.
+pub(crate) fn emoji_valence(c: char) -> Option<f32> {
+    EMOJI.iter().find(|(e, _)| *e == c).map(|&(_, v)| v)
+}
+
 /// Weight of the learned model in the Chinese score when the word rules found sentiment words
 /// (the rules, [`chinese_rules`], get the rest).
 pub const ZH_MODEL_WEIGHT: f32 = 0.5;

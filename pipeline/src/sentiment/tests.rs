@@ -32,6 +32,7 @@ fn negation_boosters_and_but_follow_vader() {
     assert!(s.en_score("the service is very good") > good);
     assert!(s.en_score("the service is good!!!") > good);
     assert!(s.en_score("the app is good but the delivery is terrible") < 0.0);
+    assert!(s.en_score("my order is late again 😡") < s.en_score("my order is late again"), "emoji");
 }
 
 #[test]
