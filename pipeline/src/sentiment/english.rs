@@ -148,6 +148,7 @@ const DOMAIN: &[(&str, f32)] = &[
     ("fixed", 1.4),
     ("received", 0.6),
     ("arrived", 0.8),
+    ("arrives", 0.8),
     ("works", 1.2),
     ("thanks", 1.9),
     ("thank", 1.5),
@@ -170,6 +171,8 @@ const PHRASES: &[(&str, &str, f32)] = &[
     ("not", "working", -1.9),
     ("won't", "turn", -1.6),
     ("money", "back", -0.8),
+    ("can't", "log", -1.6),
+    ("cannot", "log", -1.6),
 ];
 
 /// The English scorer.

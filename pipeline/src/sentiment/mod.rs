@@ -92,6 +92,9 @@ pub(crate) fn emoji_valence(c: char) -> Option<f32> {
 /// (the rules, [`chinese_rules`], get the rest).
 pub const ZH_MODEL_WEIGHT: f32 = 0.5;
 
+/// Factor on the model's Chinese score when the word rules found no sentiment word.
+pub const ZH_MODEL_ALONE: f32 = 0.2;
+
 /// Both scorers.
 #[derive(Debug, Clone)]
 pub struct Scorer {
@@ -138,7 +141,9 @@ impl Scorer {
         let model = 2.0 * self.zh.probability(text) - 1.0;
         match chinese_rules::score(text) {
             Some(rules) => ZH_MODEL_WEIGHT * model + (1.0 - ZH_MODEL_WEIGHT) * rules,
-            None => model,
+            // no sentiment word: the review-trained model alone over-reads plain inquiries
+            // ("怎么开发票"), so its score is damped toward neutral (the sign is kept)
+            None => ZH_MODEL_ALONE * model,
         }
     }
 
