@@ -132,6 +132,32 @@ fn check(what: &str, out: &Path, stdout: &str, dead_letters: usize, peer: &serde
     }
 }
 
+/// Generates `gen_events.py --conversations N --days D --seed S` under `dir` and runs the peer on
+/// it: the file and the peer's figures.
+fn reference(
+    py: &str,
+    shared: &Path,
+    dir: &Path,
+    conversations: &str,
+    days: &str,
+    seed: &str,
+) -> (std::path::PathBuf, serde_json::Value) {
+    let input = dir.join("events.jsonl");
+    run_ok(
+        Command::new(py)
+            .arg(shared.join("bench/gen_events.py"))
+            .args(["--conversations", conversations, "--days", days, "--seed", seed, "--out"])
+            .arg(&input),
+    );
+    let peer = run_ok(
+        Command::new(py)
+            .arg(shared.join("bench/peer_reference.py"))
+            .arg(&input)
+            .args(["--sentiment", "none"]),
+    );
+    (input, serde_json::from_str(&peer).unwrap())
+}
+
 /// The lifecycle totals of issue 3 over the whole file.
 fn check_lifecycle(out: &Path, peer: &serde_json::Value) {
     let convs = latest(out);
@@ -164,20 +190,7 @@ fn lifecycle_totals_match_the_python_peer_on_200k_conversations_over_7_days() {
     let Some(shared) = shared() else { return };
     let Some(py) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("events.jsonl");
-    run_ok(
-        Command::new(&py)
-            .arg(shared.join("bench/gen_events.py"))
-            .args(["--conversations", "200000", "--days", "7", "--seed", "3", "--out"])
-            .arg(&input),
-    );
-    let peer: serde_json::Value = serde_json::from_str(&run_ok(
-        Command::new(&py)
-            .arg(shared.join("bench/peer_reference.py"))
-            .arg(&input)
-            .args(["--sentiment", "none"]),
-    ))
-    .unwrap();
+    let (input, peer) = reference(&py, &shared, dir.path(), "200000", "7", "3");
     let out = dir.path().join("out");
     // Some e-mail threads of this file go quiet for more than a day before the agent answers; the
     // peer has no idle timeout, so ours is raised above the longest gap (the default 24 h would
@@ -197,20 +210,7 @@ fn matches_the_python_peer_on_the_reference_file_by_file_and_by_broker() {
     let Some(shared) = shared() else { return };
     let Some(py) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("events.jsonl");
-    run_ok(
-        Command::new(&py)
-            .arg(shared.join("bench/gen_events.py"))
-            .args(["--conversations", "20000", "--days", "2", "--seed", "11", "--out"])
-            .arg(&input),
-    );
-    let peer: serde_json::Value = serde_json::from_str(&run_ok(
-        Command::new(&py)
-            .arg(shared.join("bench/peer_reference.py"))
-            .arg(&input)
-            .args(["--sentiment", "none"]),
-    ))
-    .unwrap();
+    let (input, peer) = reference(&py, &shared, dir.path(), "20000", "2", "11");
 
     let file_out = dir.path().join("file");
     let stdout = run_ok(bin().args(["run", "--input"]).arg(&input).arg("--out").arg(&file_out).args([

@@ -205,6 +205,17 @@ impl Night {
 mod tests {
     use super::*;
 
+    /// Office hours on weekdays, UTC, no holidays.
+    fn utc() -> CalendarConfig {
+        CalendarConfig {
+            timezone: "UTC".into(),
+            days: weekdays(),
+            hours: office_hours(),
+            holidays: vec![],
+            week: Default::default(),
+        }
+    }
+
     fn shanghai() -> Calendar {
         let c = CalendarConfig {
             timezone: "Asia/Shanghai".into(),
@@ -239,16 +250,7 @@ mod tests {
         assert_eq!(cal.add_business(sh(2026, 11, 3, 17, 0), 2 * 3_600_000), Some(sh(2026, 11, 5, 10, 0)));
         // from the night: counting starts at 09:00
         assert_eq!(cal.add_business(sh(2026, 11, 2, 23, 0), 60_000), Some(sh(2026, 11, 3, 9, 1)));
-        let none = CalendarConfig {
-            days: vec![],
-            ..CalendarConfig {
-                timezone: "UTC".into(),
-                days: weekdays(),
-                hours: office_hours(),
-                holidays: vec![],
-                week: Default::default(),
-            }
-        };
+        let none = CalendarConfig { days: vec![], ..utc() };
         assert_eq!(Calendar::new("c", &none).unwrap().add_business(0, 1), None);
     }
 
@@ -268,16 +270,7 @@ mod tests {
             &NightConfig { timezone: "Mars/Olympus".into(), hours: "22:00-06:00".into() },
         );
         assert!(err.unwrap_err().to_string().contains("conversation.night.timezone"));
-        let bad = CalendarConfig {
-            hours: "9-18".into(),
-            ..CalendarConfig {
-                timezone: "UTC".into(),
-                days: weekdays(),
-                hours: office_hours(),
-                holidays: vec![],
-                week: Default::default(),
-            }
-        };
+        let bad = CalendarConfig { hours: "9-18".into(), ..utc() };
         assert!(
             Calendar::new("conversation.business_hours", &bad)
                 .unwrap_err()

@@ -95,6 +95,8 @@ pub struct Facts {
     pub settled_at: Option<i64>,
     /// Customer sentiment over the scored customer messages, if any.
     pub mood: Option<Mood>,
+    /// (handoff time, highest tier reached by then), one per handoff, in time order.
+    tiers: Vec<(i64, u8)>,
 }
 
 /// Customer sentiment over a conversation (scores in [-1, 1]).
@@ -176,6 +178,7 @@ impl Facts {
             status: Status::Open,
             settled_at: None,
             mood: mood(marks),
+            tiers: Vec::new(),
         };
         let mut first_reply = None;
         let mut first_human = None;
@@ -201,6 +204,7 @@ impl Facts {
                     f.handoffs += 1;
                     f.first_handoff.get_or_insert(m.ts);
                     f.max_tier = f.max_tier.max(m.arg);
+                    f.tiers.push((m.ts, f.max_tier));
                     f.escalated_tier2_at.get_or_insert(m.ts);
                     if m.arg >= 3 {
                         f.escalated_tier3_at.get_or_insert(m.ts);
@@ -336,26 +340,17 @@ impl Facts {
     }
 
     /// The tier in effect at `at`: the highest tier handed to at or before it (1 without a handoff).
-    pub fn tier_at(&self, marks: &[Mark], at: i64) -> u8 {
-        marks.iter().filter(|m| m.kind == Kind::Handoff && m.ts <= at).map(|m| m.arg).max().unwrap_or(1)
+    pub fn tier_at(&self, at: i64) -> u8 {
+        let i = self.tiers.partition_point(|t| t.0 <= at);
+        if i == 0 { 1 } else { self.tiers[i - 1].1 }
     }
 
     /// The window contributions of these facts, sorted. `marks` are the same the facts came
     /// from (messages count one each).
     pub fn items(&self, marks: &[Mark]) -> Vec<Item> {
         let mut items = Vec::with_capacity(marks.len() + 8);
-        // the tier in effect at a time: the highest tier handed to at or before it
-        let mut reached: Vec<(i64, u8)> = Vec::new();
-        for m in marks.iter().filter(|m| m.kind == Kind::Handoff) {
-            let top = reached.last().map_or(1, |r| r.1).max(m.arg);
-            reached.push((m.ts, top));
-        }
-        let tier_at = |at: i64| {
-            let i = reached.partition_point(|r| r.0 <= at);
-            if i == 0 { 1 } else { reached[i - 1].1 }
-        };
         let mut push = |at: i64, measure: Measure, value: i64| {
-            items.push(Item { at, measure, value, tier: tier_at(at) })
+            items.push(Item { at, measure, value, tier: self.tier_at(at) })
         };
         push(self.started_at, Measure::Started, 1);
         for m in marks.iter().filter(|m| m.kind.is_message()) {

@@ -156,7 +156,7 @@ impl Lifecycle {
             return Vec::new();
         }
         let calendar = self.calendar(team);
-        let tier_at = |at: i64| f.tier_at(marks, at);
+        let tier_at = |at: i64| f.tier_at(at);
         let cancelled_after = |at: i64| {
             marks.iter().find(|m| matches!(m.kind, Kind::Resolved | Kind::Closed) && m.ts >= at).map(|m| m.ts)
         };

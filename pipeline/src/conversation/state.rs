@@ -151,11 +151,11 @@ impl Conversation {
     pub(super) fn items(&self, f: &Facts, life: &Lifecycle, idle_ms: i64, unknown: &Arc<str>) -> Vec<Item> {
         let mut items = f.items(&self.marks);
         for w in f.waits(&self.marks, idle_ms) {
-            let tier = f.tier_at(&self.marks, w.from);
+            let tier = f.tier_at(w.from);
             items.push(Item { at: w.from, measure: Measure::Waiting, value: w.to, tier });
         }
         if life.night.contains(f.started_at) {
-            let tier = f.tier_at(&self.marks, f.started_at);
+            let tier = f.tier_at(f.started_at);
             items.push(Item { at: f.started_at, measure: Measure::Night, value: 1, tier });
         }
         if let Some(at) = f.angry_with_bot(&self.marks, life.angry.negative_in_a_row, life.angry.below) {
@@ -168,7 +168,7 @@ impl Conversation {
                 Some(Outcome::Breached(at)) => (at, Measure::SlaBreached(c.target)),
                 _ => continue,
             };
-            items.push(Item { at, measure, value: 1, tier: f.tier_at(&self.marks, c.started) });
+            items.push(Item { at, measure, value: 1, tier: f.tier_at(c.started) });
         }
         items.sort_unstable();
         items

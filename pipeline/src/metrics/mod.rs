@@ -156,6 +156,55 @@ impl Aggregate {
         }
     }
 
+    /// The duration sketches by their `measure` label, in the column order of `window_metrics`.
+    pub fn durations(&self) -> [(&'static str, &Sketch); 4] {
+        [
+            ("first_response", &self.first_response),
+            ("first_human_response", &self.first_human_response),
+            ("reply", &self.reply),
+            ("resolution", &self.resolution),
+        ]
+    }
+
+    /// Mean score of the scored customer messages, in [-1, 1].
+    pub fn sentiment_mean(&self) -> Option<f64> {
+        ratio(self.sentiment_sum, self.sentiment.iter().sum()).map(|m| m / 100.0)
+    }
+
+    /// The rates by name (`None` when the denominator is zero): resolutions per conversation
+    /// started, bot-contained share of resolutions, escalations per conversation started, reopens
+    /// per resolution, satisfied share of CSAT ratings, night share of starts, the shares of
+    /// negative, neutral and positive customer messages, and per SLA target the compliance
+    /// met / (met + breached).
+    pub fn rates(&self) -> [(&'static str, Option<f64>); 13] {
+        let resolved = self.resolution.count() as i64;
+        let scored = self.sentiment.iter().sum();
+        let compliance = |t: Target| {
+            let i = t.index();
+            ratio(self.sla_met[i], self.sla_met[i] + self.sla_breached[i])
+        };
+        [
+            ("night", ratio(self.night_starts, self.conversations_started)),
+            ("sentiment_negative", ratio(self.sentiment[0], scored)),
+            ("sentiment_neutral", ratio(self.sentiment[1], scored)),
+            ("sentiment_positive", ratio(self.sentiment[2], scored)),
+            ("sla_first_response_compliance", compliance(Target::FirstResponse)),
+            ("sla_next_reply_compliance", compliance(Target::NextReply)),
+            ("sla_resolution_compliance", compliance(Target::Resolution)),
+            ("resolution", ratio(resolved, self.conversations_started)),
+            ("bot_containment", ratio(self.bot_contained, resolved)),
+            ("escalation_tier2", ratio(self.escalated_tier2, self.conversations_started)),
+            ("escalation_tier3", ratio(self.escalated_tier3, self.conversations_started)),
+            ("reopen", ratio(self.reopened, resolved)),
+            ("csat_satisfied", ratio(self.csat_satisfied, self.csat_ratings)),
+        ]
+    }
+
+    /// The rate named `name` in [`Aggregate::rates`].
+    pub fn rate(&self, name: &str) -> Option<f64> {
+        self.rates().into_iter().find(|(n, _)| *n == name).and_then(|(_, v)| v)
+    }
+
     /// Nothing counted.
     pub fn is_empty(&self) -> bool {
         *self == Aggregate::default()
@@ -232,6 +281,7 @@ impl WindowOperator {
     /// Windows of `specs` (at least one), closing `lateness_ms` after their end and kept
     /// `retention_ms` longer for corrections.
     pub fn new(specs: Vec<WindowSpec>, lateness_ms: i64, retention_ms: i64) -> Self {
+        let next_fill = vec![None; specs.len()];
         WindowOperator {
             specs,
             lateness_ms,
@@ -240,7 +290,7 @@ impl WindowOperator {
             closed: BTreeMap::new(),
             dirty: BTreeSet::new(),
             backlog: backlog::Backlog::default(),
-            next_fill: Vec::new(),
+            next_fill,
             watermark: crate::time::MIN_WATERMARK,
         }
     }
@@ -281,7 +331,6 @@ impl WindowOperator {
         if item.measure == Measure::Waiting {
             return self.wait(groups, item.at, item.value, sign);
         }
-        self.next_fill.resize(self.specs.len(), None);
         for (i, spec) in self.specs.iter().enumerate() {
             for start in spec.starts(item.at) {
                 let close_at = start.saturating_add(spec.width_ms).saturating_add(self.lateness_ms);
@@ -344,7 +393,6 @@ impl WindowOperator {
     /// Creates, per spec, the windows closing by `watermark` whose end is at most `until`, so
     /// quiet windows still report the backlog.
     fn fill(&mut self, watermark: i64, until: i64) {
-        self.next_fill.resize(self.specs.len(), None);
         // windows older than the correction horizon can no longer change: never create them, so a
         // jump of the watermark (a far-future event) costs at most one horizon of windows
         let effective = watermark.min(until.saturating_add(self.lateness_ms));

@@ -4,7 +4,7 @@
 
 use crate::Result;
 use crate::conversation::ConversationRow;
-use crate::metrics::{ClosedWindow, Dimension, ratio};
+use crate::metrics::{ClosedWindow, Dimension};
 use arrow::array::{
     ArrayRef, BooleanArray, Float32Array, Float64Array, ListBuilder, StringArray, StringBuilder,
     TimestampMillisecondArray, UInt8Array, UInt32Array, UInt64Array,
@@ -143,7 +143,7 @@ fn group(r: &ClosedWindow, d: Dimension) -> Option<&str> {
 
 /// The `i`-th duration sketch of a window, in the column order of the schema.
 fn sketch(r: &ClosedWindow, i: usize) -> &crate::metrics::Sketch {
-    crate::sink::prometheus::durations(&r.aggregate)[i].1
+    r.aggregate.durations()[i].1
 }
 
 impl TableRow for ClosedWindow {
@@ -175,38 +175,41 @@ impl TableRow for ClosedWindow {
         }
         let count =
             |f: fn(&crate::metrics::Aggregate) -> i64| u64s(rows, move |r| f(&r.aggregate).max(0) as u64);
-        let rate = |f: fn(&crate::metrics::Aggregate) -> Option<f64>| f64s(rows, move |r| f(&r.aggregate));
+        // rates come from their one definition, `Aggregate::rates`
+        let rate = |name: &'static str| f64s(rows, move |r| r.aggregate.rate(name));
+        let value = |f: fn(&crate::metrics::Aggregate) -> Option<f64>| f64s(rows, move |r| f(&r.aggregate));
         columns.extend([
-            rate(|a| ratio(a.resolution.count() as i64, a.conversations_started)),
+            rate("resolution"),
             count(|a| a.bot_contained),
-            rate(|a| ratio(a.bot_contained, a.resolution.count() as i64)),
+            rate("bot_containment"),
             count(|a| a.escalated_tier2),
-            rate(|a| ratio(a.escalated_tier2, a.conversations_started)),
+            rate("escalation_tier2"),
             count(|a| a.escalated_tier3),
-            rate(|a| ratio(a.escalated_tier3, a.conversations_started)),
+            rate("escalation_tier3"),
             count(|a| a.reopened),
-            rate(|a| ratio(a.reopened, a.resolution.count() as i64)),
+            rate("reopen"),
             count(|a| a.csat_ratings),
             count(|a| a.csat_satisfied),
-            rate(|a| ratio(a.csat_satisfied, a.csat_ratings)),
+            rate("csat_satisfied"),
             count(|a| a.backlog),
-            rate(|a| (a.backlog > 0).then(|| a.oldest_wait_ms as f64 / 1000.0)),
+            value(|a| (a.backlog > 0).then(|| a.oldest_wait_ms as f64 / 1000.0)),
             count(|a| a.sentiment[0]),
             count(|a| a.sentiment[1]),
             count(|a| a.sentiment[2]),
-            rate(|a| ratio(a.sentiment[0], a.sentiment.iter().sum())),
-            rate(|a| ratio(a.sentiment_sum, a.sentiment.iter().sum()).map(|m| m / 100.0)),
+            rate("sentiment_negative"),
+            value(crate::metrics::Aggregate::sentiment_mean),
             count(|a| a.angry_with_bot),
             count(|a| a.night_starts),
-            rate(|a| ratio(a.night_starts, a.conversations_started)),
+            rate("night"),
         ]);
-        for t in 0..3 {
+        for (t, compliance) in
+            ["sla_first_response_compliance", "sla_next_reply_compliance", "sla_resolution_compliance"]
+                .into_iter()
+                .enumerate()
+        {
             columns.push(u64s(rows, move |r| r.aggregate.sla_met[t].max(0) as u64));
             columns.push(u64s(rows, move |r| r.aggregate.sla_breached[t].max(0) as u64));
-            columns.push(f64s(rows, move |r| {
-                let a = &r.aggregate;
-                ratio(a.sla_met[t], a.sla_met[t] + a.sla_breached[t])
-            }));
+            columns.push(rate(compliance));
         }
         Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
     }

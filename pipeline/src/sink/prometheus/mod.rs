@@ -6,7 +6,7 @@ mod server;
 pub use server::{MetricsServer, MetricsServerConfig};
 
 use crate::conversation::{ConversationRow, Target};
-use crate::metrics::{Aggregate, ClosedWindow, Dimension, Sketch, ratio};
+use crate::metrics::{Aggregate, ClosedWindow, Dimension, Sketch};
 use crate::telemetry::Telemetry;
 
 /// Adds what an emitted window row added since its previous revision (`previous`; all zero for a
@@ -63,43 +63,6 @@ pub fn record_window(t: &Telemetry, w: &ClosedWindow, previous: &Aggregate) {
     observe(&t.resolution, &a.resolution, &p.resolution);
 }
 
-/// The duration measures of a window, by their `measure` label.
-pub fn durations(a: &Aggregate) -> [(&'static str, &Sketch); 4] {
-    [
-        ("first_response", &a.first_response),
-        ("first_human_response", &a.first_human_response),
-        ("reply", &a.reply),
-        ("resolution", &a.resolution),
-    ]
-}
-
-/// The rates of a window, by their `ratio` label (`None` when the denominator is zero):
-/// resolutions per conversation started, bot-contained share of resolutions, escalations per
-/// conversation started, reopens per resolution, satisfied share of CSAT ratings, night share of
-/// starts, the shares of negative, neutral and positive customer messages, and per SLA target the
-/// compliance met / (met + breached).
-pub fn rates(a: &Aggregate) -> [(&'static str, Option<f64>); 13] {
-    let resolved = a.resolution.count() as i64;
-    let scored = a.sentiment.iter().sum();
-    let compliance =
-        |t: Target| ratio(a.sla_met[t.index()], a.sla_met[t.index()] + a.sla_breached[t.index()]);
-    [
-        ("night", ratio(a.night_starts, a.conversations_started)),
-        ("sentiment_negative", ratio(a.sentiment[0], scored)),
-        ("sentiment_neutral", ratio(a.sentiment[1], scored)),
-        ("sentiment_positive", ratio(a.sentiment[2], scored)),
-        ("sla_first_response_compliance", compliance(Target::FirstResponse)),
-        ("sla_next_reply_compliance", compliance(Target::NextReply)),
-        ("sla_resolution_compliance", compliance(Target::Resolution)),
-        ("resolution", ratio(resolved, a.conversations_started)),
-        ("bot_containment", ratio(a.bot_contained, resolved)),
-        ("escalation_tier2", ratio(a.escalated_tier2, a.conversations_started)),
-        ("escalation_tier3", ratio(a.escalated_tier3, a.conversations_started)),
-        ("reopen", ratio(a.reopened, resolved)),
-        ("csat_satisfied", ratio(a.csat_satisfied, a.csat_ratings)),
-    ]
-}
-
 /// The latest tumbling window per channel and per tier, shown as gauges.
 #[derive(Debug, Default)]
 pub struct WindowGauges {
@@ -126,9 +89,7 @@ impl WindowGauges {
         let [channel, tier] = labels;
         t.window_end.with_label_values(&labels).set(w.end as f64 / 1000.0);
         t.backlog.with_label_values(&labels).set(a.backlog as f64);
-        let scored: i64 = a.sentiment.iter().sum();
-        let mean = ratio(a.sentiment_sum, scored).map_or(f64::NAN, |m| m / 100.0);
-        t.window_sentiment.with_label_values(&labels).set(mean);
+        t.window_sentiment.with_label_values(&labels).set(a.sentiment_mean().unwrap_or(f64::NAN));
         t.oldest_wait.with_label_values(&labels).set(a.oldest_wait_ms as f64 / 1000.0);
         let counts: [(&str, i64); 11] = [
             ("conversations_started", a.conversations_started),
@@ -146,13 +107,13 @@ impl WindowGauges {
         for (measure, v) in counts {
             t.window_count.with_label_values(&[measure, channel, tier]).set(v as f64);
         }
-        for (measure, sketch) in durations(a) {
+        for (measure, sketch) in a.durations() {
             for (q, label) in [(0.5, "0.5"), (0.9, "0.9"), (0.99, "0.99")] {
                 let g = t.window_seconds.with_label_values(&[measure, label, channel, tier]);
                 g.set(sketch.quantile(q).unwrap_or(f64::NAN));
             }
         }
-        for (name, v) in rates(a) {
+        for (name, v) in a.rates() {
             t.window_ratio.with_label_values(&[name, channel, tier]).set(v.unwrap_or(f64::NAN));
         }
     }
