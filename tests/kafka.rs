@@ -63,7 +63,7 @@ fn read_topic(brokers: &str, topic: &str, expected: usize) -> Vec<(Vec<u8>, BTre
     let c = consumer(brokers, &unique("reader"));
     c.subscribe(&[topic]).unwrap();
     let mut records = Vec::new();
-    wait_for("dead letters", Duration::from_secs(60), || {
+    wait_for(topic, Duration::from_secs(60), || {
         while let Some(m) = c.poll(Duration::from_millis(200)) {
             let m = m.unwrap();
             let mut headers = BTreeMap::new();
@@ -84,6 +84,19 @@ fn read_topic(brokers: &str, topic: &str, expected: usize) -> Vec<(Vec<u8>, BTre
         records.push((m.unwrap().payload().unwrap_or_default().to_vec(), BTreeMap::new()));
     }
     records
+}
+
+/// The signal ids raised and not withdrawn, in table order.
+fn live_signals(rows: &[String]) -> std::collections::BTreeSet<String> {
+    let mut live = std::collections::BTreeSet::new();
+    for r in rows {
+        let id = cell(r, "signal_id").to_string();
+        match cell(r, "action") {
+            "raised" => assert!(live.insert(id), "raised twice: {r}"),
+            _ => assert!(live.remove(&id), "withdrawn without a raise: {r}"),
+        }
+    }
+    live
 }
 
 fn number(stdout: &str, after_word: &str) -> u64 {
@@ -168,6 +181,34 @@ fn broker_path_equals_file_path_with_dead_letters_and_committed_offsets() {
         assert!(headers["ticketpulse.source.offset"].parse::<i64>().is_ok(), "{headers:?}");
         assert_eq!(headers["ticketpulse.source.topic"], topic);
     }
+
+    // signals: the topic carries exactly the table's signal events, and what stays raised is
+    // what the file path raised
+    let signal_rows = rows(&kafka_out, Table::Signals);
+    let table: Vec<(String, String)> = signal_rows
+        .iter()
+        .map(|r| (cell(r, "signal_id").to_string(), cell(r, "action").to_string()))
+        .collect();
+    assert!(!table.is_empty(), "the generator's angry customers raise signals");
+    let records = read_topic(&brokers, &format!("{topic}.signals"), table.len());
+    let mut from_topic: Vec<(String, String)> = records
+        .iter()
+        .map(|(value, _)| {
+            let v: serde_json::Value = serde_json::from_slice(value).unwrap();
+            assert_eq!(v["kind"], "angry_with_bot", "{v}");
+            assert!(v["at"].as_str().unwrap().ends_with('Z') && v["conversation_id"].is_string(), "{v}");
+            (v["signal_id"].as_str().unwrap().to_string(), v["action"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let mut sorted_table = table.clone();
+    sorted_table.sort();
+    from_topic.sort();
+    assert_eq!(from_topic, sorted_table, "one topic record per signal event");
+    assert_eq!(
+        live_signals(&signal_rows),
+        live_signals(&rows(&file_out, Table::Signals)),
+        "the same signals stay raised"
+    );
 
     // the group's committed offsets cover the whole topic
     let c = consumer(&brokers, &group);

@@ -13,12 +13,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 use ticketpulse_pipeline::config::{PipelineConfig, SourceConfig};
 use ticketpulse_pipeline::conversation::{
-    Calendar, CalendarConfig, ConversationRow, Night, NightConfig, SlaPolicyConfig, Target,
+    Calendar, CalendarConfig, ConversationRow, Night, NightConfig, Signal, SignalAction, SlaPolicyConfig,
+    Target,
 };
 use ticketpulse_pipeline::metrics::{Aggregate, ClosedWindow, Dimension, Item, Measure};
 use ticketpulse_pipeline::runtime::{Outputs, Processor, ProcessorState};
-use ticketpulse_pipeline::sink::dead_letter::{DeadLetterSink, FileDeadLetter};
-use ticketpulse_pipeline::sink::parquet::ParquetSink;
 use ticketpulse_pipeline::source::file::FileSourceConfig;
 use ticketpulse_pipeline::source::{Position, Record};
 use ticketpulse_pipeline::telemetry::Telemetry;
@@ -191,12 +190,7 @@ fn naive_target(target: Target, channel: &str, tier: u8) -> (i64, bool) {
 
 fn processor(c: &PipelineConfig, state: ProcessorState) -> Processor {
     let dir = &c.output.dir;
-    let outputs = Outputs {
-        conversations: ParquetSink::new(dir, 3),
-        windows: ParquetSink::new(dir, 3),
-        messages: ParquetSink::new(dir, 3),
-        dead_letter: DeadLetterSink::File(FileDeadLetter::new(dir, "model")),
-    };
+    let outputs = Outputs::files(dir, 3, "model");
     Processor::new(c, state, outputs, Telemetry::new().unwrap()).unwrap()
 }
 
@@ -233,6 +227,7 @@ struct Streamed {
     late: u64,
     corrected: u64,
     messages: usize,
+    signals: Vec<Signal>,
 }
 
 /// Streams `lines` through the operators in random batches with one restart.
@@ -240,8 +235,15 @@ fn stream(rng: &mut ChaCha8Rng, lines: &[Gen], dir: &std::path::Path) -> Streame
     let c = config(dir);
     let mut p = processor(&c, ProcessorState::new(&c));
     let restart_at = rng.random_range(0..lines.len());
-    let mut s =
-        Streamed { rows: Vec::new(), windows: Vec::new(), duplicates: 0, late: 0, corrected: 0, messages: 0 };
+    let mut s = Streamed {
+        rows: Vec::new(),
+        windows: Vec::new(),
+        duplicates: 0,
+        late: 0,
+        corrected: 0,
+        messages: 0,
+        signals: Vec::new(),
+    };
     let mut offsets: HashMap<i32, i64> = HashMap::new();
     let mut i = 0;
     let mut restarted = false;
@@ -249,6 +251,7 @@ fn stream(rng: &mut ChaCha8Rng, lines: &[Gen], dir: &std::path::Path) -> Streame
         s.rows.extend(p.outputs_mut().conversations.take());
         s.windows.extend(p.outputs_mut().windows.take());
         s.messages += p.outputs_mut().messages.take().len();
+        s.signals.extend(p.outputs_mut().signals.take());
         s.duplicates += p.stats.duplicates;
         s.late += p.stats.late;
         s.corrected += p.stats.corrected_windows;
@@ -627,7 +630,7 @@ fn as_json(r: &ConversationRow) -> Value {
 
 #[test]
 fn streaming_equals_batch_for_random_out_of_order_late_duplicated_input_with_a_restart() {
-    let (mut late, mut corrected, mut exact_sla) = (0, 0, 0);
+    let (mut late, mut corrected, mut exact_sla, mut raised, mut withdrawn) = (0, 0, 0, 0, 0);
     for seed in 0..24u64 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let events = generate(&mut rng, 150);
@@ -640,6 +643,35 @@ fn streaming_equals_batch_for_random_out_of_order_late_duplicated_input_with_a_r
         assert_eq!(s.messages, messages, "seed {seed}: one messages row per message");
         late += s.late;
         corrected += s.corrected;
+        // signals: every withdrawal cancels a live raise; what stays live is the final answer
+        let mut live: BTreeMap<String, i64> = BTreeMap::new();
+        for sig in &s.signals {
+            let id = sig.conversation_id.to_string();
+            match sig.action {
+                SignalAction::Raised => {
+                    raised += 1;
+                    assert_eq!(
+                        live.insert(id, sig.at),
+                        None,
+                        "seed {seed}: one live signal per conversation"
+                    );
+                }
+                SignalAction::Withdrawn => {
+                    withdrawn += 1;
+                    assert_eq!(
+                        live.remove(&id),
+                        Some(sig.at),
+                        "seed {seed}: a withdrawal cancels a live signal"
+                    );
+                }
+            }
+        }
+        let angry: BTreeMap<String, i64> = want
+            .rows
+            .iter()
+            .filter_map(|(id, r)| r["angry_with_bot_at"].as_i64().map(|at| (id.clone(), at)))
+            .collect();
+        assert_eq!(live, angry, "seed {seed}: live signals are the angry-with-bot conversations");
         let rows = latest_conversations(s.rows);
         assert_eq!(rows.len(), want.rows.len(), "seed {seed}: conversation count");
         for (id, want_row) in &want.rows {
@@ -670,6 +702,7 @@ fn streaming_equals_batch_for_random_out_of_order_late_duplicated_input_with_a_r
         );
     }
     assert!(late > 100, "late events were exercised: {late}");
+    assert!(raised > 100 && withdrawn > 0, "signals were exercised: {raised} raised, {withdrawn} withdrawn");
     assert!(corrected > 100, "window corrections were exercised: {corrected}");
     assert!(exact_sla > 2400, "two thirds of the SLA summaries are final when written: {exact_sla}");
 }

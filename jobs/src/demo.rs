@@ -43,7 +43,7 @@ pub struct DemoArgs {
 /// Removes what an earlier demo wrote under `out` (only the folders the pipeline owns): the
 /// in-process broker is new each time, so old checkpoints would point at offsets it never had.
 fn clear_previous(out: &Path) -> Result<()> {
-    for dir in ["conversations", "window_metrics", "dead_letter", CHECKPOINT_DIR] {
+    for dir in ["conversations", "window_metrics", "messages", "signals", "dead_letter", CHECKPOINT_DIR] {
         let path = out.join(dir);
         if path.exists() {
             std::fs::remove_dir_all(&path).with_context(|| format!("removing {}", path.display()))?;
@@ -66,6 +66,9 @@ pub fn main(args: DemoArgs) -> Result<()> {
 
     let cluster = MockCluster::new(1).context("starting the in-process Kafka")?;
     cluster.create_topic(TOPIC, PARTITIONS, 1).context("creating the demo topic")?;
+    // the mock cluster has no admin API: the signals topic the run writes to is created here
+    let signals_topic = format!("{TOPIC}.signals");
+    cluster.create_topic(&signals_topic, 1, 1).context("creating the demo signals topic")?;
     let brokers = cluster.bootstrap_servers();
     let mut text = lines.join("\n").into_bytes();
     text.push(b'\n');

@@ -155,10 +155,11 @@ pub fn print_summary(summary: &RunSummary, config: &PipelineConfig, elapsed: Dur
         );
     }
     println!(
-        "wrote {} conversation rows and {} window rows ({} corrections) in {} checkpoints{}",
+        "wrote {} conversation rows, {} window rows ({} corrections) and {} signals in {} checkpoints{}",
         s.conversation_rows,
         s.window_rows,
         s.corrected_windows,
+        s.signals,
         summary.checkpoints,
         if summary.drained { " (input complete)" } else { " (open state saved for the next run)" }
     );
@@ -186,7 +187,7 @@ pub fn print_summary(summary: &RunSummary, config: &PipelineConfig, elapsed: Dur
     println!("{table}");
     println!("outputs:");
     let out = std::fs::canonicalize(out).unwrap_or_else(|_| out.to_path_buf());
-    for dir in ["conversations", "window_metrics", "dead_letter"] {
+    for dir in ["conversations", "window_metrics", "messages", "signals", "dead_letter"] {
         let path = out.join(dir);
         if path.exists() {
             println!("  {}", path.display());
@@ -198,6 +199,10 @@ pub fn print_summary(summary: &RunSummary, config: &PipelineConfig, elapsed: Dur
         let topic =
             config.output.dead_letter_topic.clone().unwrap_or_else(|| format!("{}.dead-letter", k.topic));
         println!("  dead letters: Kafka topic {topic} on {}", k.brokers);
+    }
+    if let Some(SourceConfig::Kafka(k)) = &config.source {
+        let topic = config.output.signals_topic.clone().unwrap_or_else(|| format!("{}.signals", k.topic));
+        println!("  signals: Kafka topic {topic} on {}", k.brokers);
     }
     Ok(())
 }

@@ -9,8 +9,6 @@ use std::time::{Duration, Instant};
 use ticketpulse_pipeline::config::{PipelineConfig, SourceConfig};
 use ticketpulse_pipeline::decode::decode;
 use ticketpulse_pipeline::runtime::{Outputs, Processor, ProcessorState};
-use ticketpulse_pipeline::sink::dead_letter::{DeadLetterSink, FileDeadLetter};
-use ticketpulse_pipeline::sink::parquet::ParquetSink;
 use ticketpulse_pipeline::source::file::FileSourceConfig;
 use ticketpulse_pipeline::source::generator::{GeneratorConfig, generate};
 use ticketpulse_pipeline::source::{Position, Record};
@@ -58,12 +56,7 @@ fn bench_operators(c: &mut Criterion) {
     g.bench_function("dedup_watermark_conversation_windows", |b| {
         b.iter_batched(
             || {
-                let outputs = Outputs {
-                    conversations: ParquetSink::new(dir.path(), 3),
-                    windows: ParquetSink::new(dir.path(), 3),
-                    messages: ParquetSink::new(dir.path(), 3),
-                    dead_letter: DeadLetterSink::File(FileDeadLetter::new(dir.path(), "bench")),
-                };
+                let outputs = Outputs::files(dir.path(), 3, "bench");
                 (
                     Processor::new(&config, ProcessorState::new(&config), outputs, telemetry.clone())
                         .unwrap(),

@@ -73,6 +73,8 @@ pub struct OutputConfig {
     pub dead_letter: DeadLetterTarget,
     /// Dead-letter topic when reading Kafka. Default `<topic>.dead-letter`.
     pub dead_letter_topic: Option<String>,
+    /// Signals topic when reading Kafka (besides the `signals` table). Default `<topic>.signals`.
+    pub signals_topic: Option<String>,
     /// zstd level of the Parquet files (1..=22). Default 3.
     pub zstd_level: i32,
 }
@@ -83,6 +85,7 @@ impl Default for OutputConfig {
             dir: PathBuf::from("out"),
             dead_letter: DeadLetterTarget::Auto,
             dead_letter_topic: None,
+            signals_topic: None,
             zstd_level: 3,
         }
     }

@@ -93,6 +93,9 @@ pub struct Telemetry {
     pub customer_messages: IntCounterVec,
     /// `ticketpulse_angry_with_bot_total{channel}`: sentiment escalation signals (angry customer still with the bot).
     pub angry_with_bot: IntCounterVec,
+    /// `ticketpulse_signals_total{kind,action,channel}`: signal events as they are emitted
+    /// (raised the moment the message meeting the rule is processed; withdrawn by late data).
+    pub signals: IntCounterVec,
     /// `ticketpulse_window_sentiment{channel,tier}`: mean customer sentiment of the latest tumbling window.
     pub window_sentiment: GaugeVec,
     /// `ticketpulse_window_count{measure,channel,tier}`: counts of the latest tumbling window.
@@ -295,6 +298,12 @@ impl Telemetry {
                 "ticketpulse_angry_with_bot_total",
                 "Customers angry while still with the bot (conversation.angry_with_bot), at the message that made them so.",
                 &["channel"],
+            )?,
+            signals: counter_vec(
+                &r,
+                "ticketpulse_signals_total",
+                "Signal events (kind angry_with_bot) as emitted: raised at the message meeting the rule, withdrawn when late data cancels one.",
+                &["kind", "action", "channel"],
             )?,
             window_sentiment: gauge_vec(
                 &r,

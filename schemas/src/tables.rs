@@ -18,11 +18,13 @@ pub enum Table {
     WindowMetrics,
     /// One row per message (customer messages with their sentiment), written as it arrives.
     Messages,
+    /// One row per signal event (an angry customer still with the bot: raised, withdrawn).
+    Signals,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 3] = [Table::Conversations, Table::WindowMetrics, Table::Messages];
+    pub const ALL: [Table; 4] = [Table::Conversations, Table::WindowMetrics, Table::Messages, Table::Signals];
 
     /// Folder and table name: `conversations`, `window_metrics`.
     pub fn name(self) -> &'static str {
@@ -30,6 +32,7 @@ impl Table {
             Table::Conversations => "conversations",
             Table::WindowMetrics => "window_metrics",
             Table::Messages => "messages",
+            Table::Signals => "signals",
         }
     }
 
@@ -39,6 +42,7 @@ impl Table {
             Table::Conversations => conversations_schema(),
             Table::WindowMetrics => window_metrics_schema(),
             Table::Messages => messages_schema(),
+            Table::Signals => signals_schema(),
         }
     }
 }
@@ -320,6 +324,46 @@ pub fn messages_schema() -> SchemaRef {
                 field("lang", DataType::Utf8, false, "zh | en | mixed: the event's lang hint, else detected"),
                 field("score", DataType::Float32, true, "sentiment in [-1, 1], customer messages only"),
                 field("label", DataType::Utf8, true, "negative | neutral | positive, customer messages only"),
+            ]))
+        })
+        .clone()
+}
+
+/// Schema of `signals`: one row per signal event. A signal is raised when a conversation meets
+/// the `conversation.angry_with_bot` rule and withdrawn (same `signal_id`) if late data shows it
+/// did not; the live signals are the raised ones without a later withdrawal.
+pub fn signals_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                field(
+                    "signal_id",
+                    DataType::Utf8,
+                    false,
+                    "<kind>:<conversation_id>:<at ms>, the same for a raise and its withdrawal",
+                ),
+                field("kind", DataType::Utf8, false, "angry_with_bot"),
+                field("action", DataType::Utf8, false, "raised | withdrawn"),
+                field("at", ts(), false, "event time of the customer message that met the rule"),
+                field("conversation_id", DataType::Utf8, false, "the conversation"),
+                field("channel", DataType::Utf8, false, "its channel"),
+                field("team", DataType::Utf8, true, "its team"),
+                field("customer_id", DataType::Utf8, true, "its customer"),
+                field(
+                    "trigger",
+                    DataType::Utf8,
+                    false,
+                    "negative_in_a_row | below: the part of the rule met",
+                ),
+                field("score", DataType::Float32, false, "sentiment of that message, -1..1"),
+                field(
+                    "negative_in_a_row",
+                    DataType::UInt32,
+                    false,
+                    "negative customer messages in a row up to it",
+                ),
+                field("watermark", ts(), true, "event-time watermark when the signal was emitted"),
             ]))
         })
         .clone()

@@ -151,6 +151,38 @@ fn role_index(kind: Kind) -> Option<usize> {
     }
 }
 
+/// An angry customer still with the bot: the escalation signal's facts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Anger {
+    /// Event time of the customer message that made the customer count as angry.
+    pub at: i64,
+    /// Its sentiment score.
+    pub score: f32,
+    /// Negative customer messages in a row up to and including it.
+    pub negative_in_a_row: u32,
+    /// Which part of the rule it met.
+    pub trigger: Trigger,
+}
+
+/// The part of the `conversation.angry_with_bot` rule a signal met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// `negative_in_a_row` negative customer messages in a row.
+    NegativeInARow,
+    /// A score at or below `below`.
+    Below,
+}
+
+impl Trigger {
+    /// The value of the `trigger` column: `negative_in_a_row` | `below`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::NegativeInARow => "negative_in_a_row",
+            Trigger::Below => "below",
+        }
+    }
+}
+
 impl Facts {
     /// Computes the facts of `marks` (sorted, non-empty).
     pub fn of(marks: &[Mark]) -> Facts {
@@ -318,9 +350,9 @@ impl Facts {
         waits
     }
 
-    /// When the customer became angry while still with the bot (tier 1): the first customer
-    /// message that is the `streak`-th negative one in a row, or scores at or below `below`.
-    pub fn angry_with_bot(&self, marks: &[Mark], streak: u32, below: f32) -> Option<i64> {
+    /// When and why the customer became angry while still with the bot (tier 1): the first
+    /// customer message that is the `streak`-th negative one in a row, or scores at or below `below`.
+    pub fn angry_with_bot(&self, marks: &[Mark], streak: u32, below: f32) -> Option<Anger> {
         let negative = super::marks::label_code(crate::sentiment::Label::Negative);
         let mut tier = 1;
         let mut run = 0;
@@ -329,8 +361,10 @@ impl Facts {
                 Kind::Handoff => tier = tier.max(m.arg),
                 Kind::Customer if m.arg != super::marks::SENTIMENT_NONE => {
                     run = if m.arg == negative { run + 1 } else { 0 };
-                    if tier == 1 && (run >= streak || f32::from(m.score) / 100.0 <= below) {
-                        return Some(m.ts);
+                    let score = f32::from(m.score) / 100.0;
+                    if tier == 1 && (run >= streak || score <= below) {
+                        let trigger = if run >= streak { Trigger::NegativeInARow } else { Trigger::Below };
+                        return Some(Anger { at: m.ts, score, negative_in_a_row: run, trigger });
                     }
                 }
                 _ => {}

@@ -20,6 +20,7 @@ mod calendar;
 mod config;
 mod facts;
 mod marks;
+mod signal;
 mod sla;
 mod state;
 #[cfg(test)]
@@ -27,8 +28,9 @@ mod tests;
 
 pub use calendar::{Calendar, CalendarConfig, Night, NightConfig};
 pub use config::{AngryConfig, BusinessHoursConfig, ConversationConfig, SlaPolicyConfig};
-pub use facts::{Facts, Mood, Span, Status};
+pub use facts::{Anger, Facts, Mood, Span, Status, Trigger};
 pub use marks::{Kind, Mark};
+pub use signal::{Signal, SignalAction, SignalKind};
 pub use sla::{Clock, Lifecycle, Outcome, Target};
 pub use state::{Conversation, EndReason, UNKNOWN_CHANNEL};
 
@@ -187,6 +189,9 @@ pub struct ConversationOperator {
     strings: HashMap<String, Arc<str>>,
     #[serde(skip, default = "unknown_channel")]
     unknown: Arc<str>,
+    /// Signals emitted since the last [`ConversationOperator::take_signals`].
+    #[serde(skip)]
+    signals: Vec<Signal>,
 }
 
 /// The lifecycle of the default settings, which always compile (UTC night, no calendars).
@@ -244,6 +249,7 @@ impl ConversationOperator {
             ended_order: BTreeSet::new(),
             strings: HashMap::new(),
             unknown: unknown_channel(),
+            signals: Vec::new(),
         }
     }
 
@@ -341,12 +347,30 @@ impl ConversationOperator {
         let Some(conv) = self.open.get_mut(id) else { return Applied::AlreadyEnded };
         let before = (!conv.marks.is_empty()).then(|| {
             let f = conv.facts();
-            (conv.key(&unknown), conv.items(&f, &life, idle_ms, &unknown))
+            (conv.key(&unknown), conv.items(&f, &life, idle_ms, &unknown), conv.anger(&f, &life))
         });
         conv.fold(event, interned);
         let after = conv.facts();
         let key = conv.key(&unknown);
         let items = conv.items(&after, &life, idle_ms, &unknown);
+        let anger = (before.as_ref().and_then(|b| b.2), conv.anger(&after, &life));
+        for (action, a) in signal::changes(anger.0, anger.1) {
+            let Some(a) = a else { continue };
+            self.signals.push(Signal {
+                kind: SignalKind::AngryWithBot,
+                action,
+                at: a.at,
+                trigger: a.trigger,
+                score: a.score,
+                negative_in_a_row: a.negative_in_a_row,
+                conversation_id: conv.id.clone(),
+                channel: key.channel.clone(),
+                team: key.team.clone(),
+                customer_id: conv.customer_id().map(Box::from),
+                watermark,
+            });
+        }
+        let before = before.map(|(k, i, _)| (k, i));
         let mut change = WindowChange::default();
         match before {
             Some((old_key, old)) if old_key == key => {
@@ -376,6 +400,11 @@ impl ConversationOperator {
             corrected_windows: change.corrected,
             due: deadline < watermark,
         }
+    }
+
+    /// The signals emitted since the last call, in the order of the events that caused them.
+    pub fn take_signals(&mut self) -> Vec<Signal> {
+        std::mem::take(&mut self.signals)
     }
 
     /// Writes the revisions and evicts the conversations that the watermark has made due, in

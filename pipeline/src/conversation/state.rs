@@ -3,7 +3,7 @@
 //! revision bookkeeping. Facts and rows are derived from it on demand.
 
 use super::ConversationRow;
-use super::facts::Facts;
+use super::facts::{Anger, Facts};
 use super::marks::{self, Mark};
 use super::sla::{self, Lifecycle, Outcome, Target};
 use crate::metrics::{Item, Measure};
@@ -141,6 +141,16 @@ impl Conversation {
         Facts::of(&self.marks)
     }
 
+    /// The escalation signal's facts under the `conversation.angry_with_bot` rule.
+    pub(super) fn anger(&self, f: &Facts, life: &Lifecycle) -> Option<Anger> {
+        f.angry_with_bot(&self.marks, life.angry.negative_in_a_row, life.angry.below)
+    }
+
+    /// The customer's id, when an event named one.
+    pub(super) fn customer_id(&self) -> Option<&str> {
+        self.customer_id.as_ref().map(|(_, c)| &**c)
+    }
+
     /// The output row for the next revision.
     fn team(&self) -> Option<&str> {
         self.team.as_ref().map(|(_, t)| &**t)
@@ -158,8 +168,8 @@ impl Conversation {
             let tier = f.tier_at(f.started_at);
             items.push(Item { at: f.started_at, measure: Measure::Night, value: 1, tier });
         }
-        if let Some(at) = f.angry_with_bot(&self.marks, life.angry.negative_in_a_row, life.angry.below) {
-            items.push(Item { at, measure: Measure::AngryWithBot, value: 1, tier: 1 });
+        if let Some(a) = self.anger(f, life) {
+            items.push(Item { at: a.at, measure: Measure::AngryWithBot, value: 1, tier: 1 });
         }
         let clocks = life.clocks(f, &self.marks, &self.channel(unknown), self.team());
         for c in &clocks {
@@ -243,7 +253,7 @@ impl Conversation {
             sentiment_mean: f.mood.map(|m| m.mean),
             sentiment_trajectory: f.mood.map(|m| m.trajectory),
             turned_negative: f.mood.is_some_and(|m| m.turned_negative),
-            angry_with_bot_at: f.angry_with_bot(&self.marks, life.angry.negative_in_a_row, life.angry.below),
+            angry_with_bot_at: self.anger(f, life).map(|a| a.at),
         }
     }
 }

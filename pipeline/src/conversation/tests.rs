@@ -373,3 +373,34 @@ fn a_human_reply_sent_with_the_handoff_leaves_no_wait() {
     assert_eq!(waiting, 0);
     assert_eq!(c.drain(200_000)[0].first_human_response_s, Some(0.0));
 }
+
+#[test]
+fn an_angry_customer_with_the_bot_raises_a_signal_at_once_and_a_late_handoff_withdraws_it() {
+    use crate::sentiment::{Label, Lang, Sentiment};
+    let (mut c, mut w) = op();
+    let negative = Sentiment { lang: Lang::En, score: -0.4, label: Label::Negative };
+    let customer = |id: &str, ts: i64| ev(id, "c", ts, msg(Role::Customer), Some("weibo"));
+    let mut scored = |c: &mut ConversationOperator, e: &Event| c.apply_scored(e, Some(negative), &mut w, 0);
+    scored(&mut c, &customer("1", 10));
+    assert!(c.take_signals().is_empty(), "one negative message is not yet two in a row");
+    scored(&mut c, &customer("2", 20));
+    let raised = c.take_signals();
+    assert_eq!(raised.len(), 1);
+    let s = &raised[0];
+    assert_eq!(
+        (s.action, s.at, s.trigger, s.negative_in_a_row),
+        (SignalAction::Raised, 20_000, Trigger::NegativeInARow, 2)
+    );
+    assert_eq!((&*s.channel, s.signal_id().as_str()), ("weibo", "angry_with_bot:c:20000"));
+    // a handoff that happened before the second message arrives late: the customer was with
+    // an agent by then, so the signal is withdrawn under the same id
+    apply(&mut c, &mut w, &ev("3", "c", 15, EventKind::Handoff { tier: 2, reason: None }, None));
+    let withdrawn = c.take_signals();
+    assert_eq!(withdrawn.len(), 1);
+    assert_eq!((withdrawn[0].action, withdrawn[0].signal_id()), (SignalAction::Withdrawn, s.signal_id()));
+    // a score at or below the threshold is enough on its own
+    let furious = Sentiment { lang: Lang::Zh, score: -0.9, label: Label::Negative };
+    c.apply_scored(&ev("4", "d", 5, msg(Role::Customer), None), Some(furious), &mut w, 0);
+    let s = c.take_signals();
+    assert_eq!((s.len(), s[0].trigger, &*s[0].channel), (1, Trigger::Below, UNKNOWN_CHANNEL));
+}

@@ -20,6 +20,8 @@ pub use processor::{Outputs, Processor, ProcessorState, RunStats};
 use crate::config::{DeadLetterTarget, PipelineConfig, SourceConfig};
 use crate::sink::dead_letter::{DeadLetterSink, FileDeadLetter, KafkaDeadLetter};
 use crate::sink::parquet::ParquetSink;
+use crate::sink::signals::SignalSink;
+use crate::sink::topic::TopicSink;
 use crate::source::{OffsetCommitter, SourceContext, SourceHandle, SourceMessage, SourceOffsets, StopSignal};
 use crate::telemetry::Telemetry;
 use crate::{Error, Result};
@@ -72,10 +74,19 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
         }
         other => DeadLetterSink::File(FileDeadLetter::new(out, &other.origin())),
     };
+    let signals_topic = match &source_config {
+        SourceConfig::Kafka(k) => {
+            let topic = config.output.signals_topic.clone().unwrap_or_else(|| format!("{}.signals", k.topic));
+            let client = crate::kafka::client_config(&k.brokers, &k.properties);
+            Some(TopicSink::new(&client, &topic, "signals")?)
+        }
+        _ => None,
+    };
     let outputs = Outputs {
         conversations: ParquetSink::new(out, config.output.zstd_level),
         windows: ParquetSink::new(out, config.output.zstd_level),
         messages: ParquetSink::new(out, config.output.zstd_level),
+        signals: SignalSink::new(ParquetSink::new(out, config.output.zstd_level), signals_topic),
         dead_letter,
     };
     let mut processor = Processor::new(config, state, outputs, telemetry.clone())?;

@@ -147,6 +147,8 @@ pub struct RunStats {
     pub conversation_rows: u64,
     /// Window rows written.
     pub window_rows: u64,
+    /// Signal events emitted (raised and withdrawn).
+    pub signals: u64,
 }
 
 /// Events passing each stage within one batch.
@@ -166,8 +168,23 @@ pub struct Outputs {
     pub windows: ParquetSink<ClosedWindow>,
     /// The `messages` table.
     pub messages: ParquetSink<MessageRow>,
+    /// The `signals` table and topic.
+    pub signals: crate::sink::signals::SignalSink,
     /// The dead-letter output.
     pub dead_letter: DeadLetterSink,
+}
+
+impl Outputs {
+    /// Every output as files under `dir` (dead letters as JSONL naming `origin`, no topics).
+    pub fn files(dir: &std::path::Path, zstd_level: i32, origin: &str) -> Self {
+        Outputs {
+            conversations: ParquetSink::new(dir, zstd_level),
+            windows: ParquetSink::new(dir, zstd_level),
+            messages: ParquetSink::new(dir, zstd_level),
+            signals: crate::sink::signals::SignalSink::new(ParquetSink::new(dir, zstd_level), None),
+            dead_letter: DeadLetterSink::File(crate::sink::dead_letter::FileDeadLetter::new(dir, origin)),
+        }
+    }
 }
 
 /// The operator chain with its state and sinks.
@@ -298,6 +315,7 @@ impl Processor {
         let sentiment = if ended { None } else { self.message(&event) };
         match self.state.conversations.apply_scored(&event, sentiment, &mut self.state.windows, watermark) {
             Applied::Folded { refused_window_changes, corrected_windows: _, due } => {
+                self.emit_signals()?;
                 self.stats.events += 1;
                 flow.folded += 1;
                 self.stats.refused_window_changes += u64::from(refused_window_changes);
@@ -328,6 +346,20 @@ impl Processor {
         let watermark = self.state.clock.watermark();
         if watermark > self.fired_at {
             self.fire(watermark);
+        }
+        Ok(())
+    }
+
+    fn emit_signals(&mut self) -> Result<()> {
+        for s in self.state.conversations.take_signals() {
+            let labels = [s.kind.as_str(), s.action.as_str(), &*s.channel];
+            self.telemetry.signals.with_label_values(&labels).inc();
+            self.telemetry.received(component::SINK_PARQUET, 1);
+            self.stats.signals += 1;
+            self.outputs
+                .signals
+                .push(s)
+                .inspect_err(|_| self.telemetry.error(component::SINK_PARQUET, "write"))?;
         }
         Ok(())
     }
@@ -440,6 +472,7 @@ impl Processor {
             self.outputs.conversations.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?;
         pending.extend(self.outputs.windows.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
         pending.extend(self.outputs.messages.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
+        pending.extend(self.outputs.signals.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
         pending.extend(
             self.outputs.dead_letter.prepare(checkpoint).map_err(count(component::SINK_DEAD_LETTER))?,
         );
@@ -452,7 +485,7 @@ impl Processor {
         t.open_windows.set(self.state.windows.open_windows() as i64);
         t.dedup_entries.set(self.state.dedup.len() as i64);
         let w = self.state.clock.watermark();
-        if w > crate::time::MIN_WATERMARK && w < crate::time::MAX_WATERMARK {
+        if crate::time::finite(w).is_some() {
             t.watermark.set(w / 1000);
             let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
             t.watermark_delay.set((now_ms - w) / 1000);

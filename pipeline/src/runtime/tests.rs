@@ -1,5 +1,4 @@
 use super::*;
-use crate::sink::dead_letter::{DeadLetterSink, FileDeadLetter};
 use crate::source::file::FileSourceConfig;
 use crate::source::{Position, Record};
 use std::time::Duration;
@@ -15,12 +14,7 @@ fn config(dir: &std::path::Path, lateness_s: u64) -> PipelineConfig {
 }
 
 fn outputs(dir: &std::path::Path) -> Outputs {
-    Outputs {
-        conversations: ParquetSink::new(dir, 3),
-        windows: ParquetSink::new(dir, 3),
-        messages: ParquetSink::new(dir, 3),
-        dead_letter: DeadLetterSink::File(FileDeadLetter::new(dir, "t")),
-    }
+    Outputs::files(dir, 3, "t")
 }
 
 fn processor(dir: &std::path::Path, lateness_s: u64) -> (Processor, Telemetry) {

@@ -1,5 +1,5 @@
 //! Sinks: the Parquet tables, the dead-letter output (a JSONL file, or a Kafka topic when reading
-//! Kafka), and Prometheus. File-producing sinks take part in the commit protocol: between
+//! Kafka), the signals (a Parquet table, and a Kafka topic when reading Kafka), and Prometheus. File-producing sinks take part in the commit protocol: between
 //! checkpoints they buffer; at a checkpoint they `prepare` (write and fsync files under a
 //! temporary `.tmp` name) and return [`PendingFile`]s, which the runtime renames to their final
 //! names only after the checkpoint that lists them is durable. Readers ignore `.tmp` files.
@@ -7,6 +7,8 @@
 pub mod dead_letter;
 pub mod parquet;
 pub mod prometheus;
+pub mod signals;
+pub mod topic;
 
 use serde::{Deserialize, Serialize};
 

@@ -25,6 +25,17 @@ pub const MIN_WATERMARK: i64 = i64::MIN;
 /// The watermark after a drain: every window closes, every timer fires.
 pub const MAX_WATERMARK: i64 = i64::MAX;
 
+/// Epoch milliseconds as RFC 3339 in UTC with milliseconds (`2026-11-05T12:00:00.000Z`).
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map_or_else(|| ms.to_string(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// The watermark as a time, `None` before any event and after a drain.
+pub fn finite(watermark: i64) -> Option<i64> {
+    (watermark > MIN_WATERMARK && watermark < MAX_WATERMARK).then_some(watermark)
+}
+
 /// Start of the tumbling window of `width_ms` that contains `ts_ms`.
 pub fn window_start(ts_ms: i64, width_ms: i64) -> i64 {
     ts_ms.div_euclid(width_ms) * width_ms

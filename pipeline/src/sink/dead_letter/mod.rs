@@ -34,20 +34,12 @@ pub struct DeadLetter {
 }
 
 /// Where dead letters go.
+#[derive(Debug)]
 pub enum DeadLetterSink {
     /// JSONL files under `<out>/dead_letter/`.
     File(FileDeadLetter),
     /// A Kafka topic.
     Kafka(KafkaDeadLetter),
-}
-
-impl std::fmt::Debug for DeadLetterSink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DeadLetterSink::File(_) => f.write_str("DeadLetterSink::File"),
-            DeadLetterSink::Kafka(_) => f.write_str("DeadLetterSink::Kafka"),
-        }
-    }
 }
 
 impl DeadLetterSink {

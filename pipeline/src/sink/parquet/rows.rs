@@ -253,3 +253,30 @@ impl TableRow for MessageRow {
         Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
     }
 }
+
+impl TableRow for crate::conversation::Signal {
+    const TABLE: Table = Table::Signals;
+
+    fn date_ms(&self) -> i64 {
+        self.at
+    }
+
+    fn to_batch(rows: &[&Self]) -> Result<RecordBatch> {
+        let ids: Vec<String> = rows.iter().map(|r| r.signal_id()).collect();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(ids.iter())),
+            strs(rows, |r| Some(r.kind.as_str())),
+            strs(rows, |r| Some(r.action.as_str())),
+            ts(rows, |r| Some(r.at)),
+            strs(rows, |r| Some(&*r.conversation_id)),
+            strs(rows, |r| Some(&*r.channel)),
+            strs(rows, |r| r.team.as_deref()),
+            strs(rows, |r| r.customer_id.as_deref()),
+            strs(rows, |r| Some(r.trigger.as_str())),
+            f32s(rows, |r| Some(r.score)),
+            u32s(rows, |r| r.negative_in_a_row),
+            ts(rows, |r| crate::time::finite(r.watermark)),
+        ];
+        Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
+    }
+}
