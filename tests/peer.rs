@@ -25,18 +25,7 @@ use ticketpulse_pipeline::sink::parquet::read_table;
 use ticketpulse_schemas::tables::Table;
 
 fn python() -> Option<String> {
-    let py = std::env::var("TICKETPULSE_PEER_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok =
-        Command::new(&py).args(["-c", "import pandas, sklearn"]).output().is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(py);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must provide pandas + scikit-learn ($TICKETPULSE_PEER_PYTHON)"
-    );
-    eprintln!("SKIP: {py} lacks pandas/scikit-learn (set TICKETPULSE_PEER_PYTHON)");
-    None
+    peer_python("pandas, sklearn")
 }
 
 /// The latest revision of one conversation: the columns the checks need.

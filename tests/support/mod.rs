@@ -48,6 +48,20 @@ pub fn shared() -> Option<PathBuf> {
     None
 }
 
+/// The reference peer's Python (`$TICKETPULSE_PEER_PYTHON`, set by .ci/run to its virtual
+/// environment, else `python3`) when it can import `modules`; `None` (with a message) outside CI.
+pub fn peer_python(modules: &str) -> Option<String> {
+    let py = std::env::var("TICKETPULSE_PEER_PYTHON").unwrap_or_else(|_| "python3".into());
+    let import = format!("import {modules}");
+    let ok = std::process::Command::new(&py).args(["-c", &import]).output().is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(py);
+    }
+    assert!(std::env::var_os("CI").is_none(), "CI must provide {modules} ($TICKETPULSE_PEER_PYTHON)");
+    eprintln!("SKIP: {py} lacks {modules} (set TICKETPULSE_PEER_PYTHON)");
+    None
+}
+
 /// The real broker's address (`$TICKETPULSE_TEST_BROKERS`, default 127.0.0.1:9092) once it
 /// accepts connections; `None` (with a message) outside CI when it is not running.
 pub fn brokers() -> Option<String> {

@@ -75,6 +75,45 @@ const LEXICON: &[(&str, f32)] = &[
     ("没用", -2.0),
     ("用不了", -2.0),
     ("不理", -1.8),
+    ("没人管", -2.2),
+    ("打不通", -2.0),
+    ("占线", -1.5),
+    ("掉线", -2.0),
+    ("弄丢", -2.5),
+    ("丢", -1.5),
+    ("发错", -2.5),
+    ("错", -1.2),
+    ("到现在", -1.5),
+    ("至今", -1.5),
+    ("耗", -1.5),
+    ("排队", -1.0),
+    ("凭什么", -2.8),
+    ("到底", -1.5),
+    ("抢钱", -3.0),
+    ("杀熟", -3.0),
+    ("坑", -2.5),
+    ("什么鬼", -2.5),
+    ("呵呵", -3.0),
+    ("浪费", -2.5),
+    ("答非所问", -2.8),
+    ("莫名其妙", -2.2),
+    ("永远", -1.0),
+    ("重复", -1.0),
+    ("干嘛", -1.2),
+    ("停机", -1.0),
+    ("封号", -1.5),
+    ("还要", -0.8),
+    ("土豆", -1.0),
+    ("崩溃", -2.5),
+    ("服了", -2.0),
+    ("绝了", -1.5),
+    ("气死", -3.0),
+    ("受不了", -2.5),
+    ("忍无可忍", -3.2),
+    ("扯皮", -2.5),
+    ("推脱", -2.2),
+    ("踢皮球", -2.5),
+    ("石沉大海", -2.5),
     // praise and thanks
     ("好", 1.5),
     ("很好", 2.0),
@@ -102,6 +141,20 @@ const LEXICON: &[(&str, f32)] = &[
     ("完美", 3.0),
     ("开心", 2.5),
     ("高兴", 2.5),
+    ("感动", 2.2),
+    ("惊喜", 2.5),
+    ("好评", 2.5),
+    ("用心", 2.0),
+    ("没得说", 2.5),
+    ("yyds", 2.5),
+    ("表扬", 2.5),
+    ("点赞", 2.5),
+    ("靠谱", 2.5),
+    ("贴心", 2.5),
+    ("热情", 2.0),
+    ("周到", 2.0),
+    ("松了一口气", 2.0),
+    ("终于", 0.8),
     // progress a customer expects: negated, they are complaints ("没更新", "没收到")
     ("更新", 1.5),
     ("收到", 1.5),
@@ -114,10 +167,76 @@ const LEXICON: &[(&str, f32)] = &[
     ("开机", 1.5),
     ("登录", 1.2),
     ("退回", 1.0),
+    ("修好", 1.5),
+    ("通知", 1.0),
+    ("进展", 1.2),
+    ("消息", 0.8),
+    ("理解", 1.0),
 ];
 
+/// Words that open a polite request ("麻烦帮我查一下", "请问"): at the start of a clause
+/// "麻烦" asks a favour rather than complains.
+const REQUEST_OPENERS: &[&str] = &["麻烦", "请", "请问", "您好", "你好"];
+
+/// Time units: a number of them before "了" (or after "已经", "等了") is a complaint about
+/// waiting ("三天了", "已经等了40分钟", "两周了").
+const TIME_UNITS: &[&str] = &["分钟", "小时", "钟头", "天", "周", "星期", "礼拜", "个月", "月", "年"];
+const WAITED: f32 = -1.6;
+
+fn is_number(w: &str) -> bool {
+    let w = w.trim_end_matches('个');
+    !w.is_empty() && w.chars().all(|c| c.is_ascii_digit() || "一二两三四五六七八九十几半百多".contains(c))
+}
+
+/// Repeated asking ("五遍", "三次", "第二次"): two or more times.
+const REPEATED: f32 = -1.0;
+
+/// A waiting complaint (a number of time units before "了", "还", "都", "也", or after "已经",
+/// "等了": "三天了", "已经等了40分钟", "第十天了") or repeated asking at word `i`.
+fn waited_or_repeated(words: &[&str], i: usize) -> Option<f32> {
+    let w = words[i];
+    let next = words.get(i + 1).copied().unwrap_or("");
+    let before = &words[i.saturating_sub(4)..i];
+    let complains = || {
+        matches!(next, "了" | "还" | "都" | "也")
+            || before.iter().any(|b| matches!(*b, "已经" | "等了" | "等" | "以经" | "又"))
+    };
+    let counted_in = |w: &str, units: &[&str]| {
+        let unit = units.iter().find(|u| w.ends_with(**u))?;
+        let n = w.strip_suffix(unit)?.trim_start_matches('第');
+        Some(n.is_empty() || is_number(n)).filter(|_| !matches!(n, "一" | "1" | "一个"))
+    };
+    if counted_in(w, &["次", "遍", "回"]) == Some(true) && !w.starts_with(['次', '遍', '回']) {
+        return Some(REPEATED);
+    }
+    // the unit with its number in one word ("第十天", "两周") or after it ("两个 / 小时")
+    let unit = TIME_UNITS.iter().find(|u| w.ends_with(**u))?;
+    let number = w.strip_suffix(unit).map(|n| n.trim_start_matches('第')).filter(|n| !n.is_empty());
+    let counted = match number {
+        Some(n) => is_number(n),
+        None => i > 0 && is_number(words[i - 1]),
+    };
+    (counted && complains()).then_some(WAITED)
+}
+
+/// A plain inquiry ("电池发热正常吗？", "请问怎么联系商家"): asked once, without "为什么",
+/// "到底", "还要" or exclamation; its score is damped toward neutral (`ZH_INQUIRY`).
+pub fn is_inquiry(text: &str) -> bool {
+    let t = text.trim_end();
+    let marks = t.chars().filter(|c| matches!(c, '？' | '?')).count();
+    let asks = ["请问", "怎么", "如何", "是否", "能否", "什么时候", "多久", "哪里", "哪个", "可以", "能不能"]
+        .iter()
+        .any(|w| t.contains(w))
+        || t.trim_end_matches(['？', '?', '。']).ends_with(['吗', '呢']);
+    let heated = ["为什么", "凭什么", "到底", "还要", "难道"].iter().any(|w| t.contains(w))
+        || t.contains(['！', '!'])
+        || t.contains("？？")
+        || t.contains("??");
+    asks && marks <= 1 && !heated
+}
+
 const NEGATORS: &[&str] =
-    &["不", "没", "没有", "无法", "未", "别", "不能", "不会", "没法", "无", "难以", "还没", "并不"];
+    &["不", "没", "没有", "无法", "未", "别", "不能", "不会", "没法", "无", "难以", "还没", "并不", "没人"];
 
 const DEGREE: &[(&str, f32)] = &[
     ("很", 1.3),
@@ -148,7 +267,14 @@ struct Rules {
 
 fn rules() -> &'static Rules {
     static RULES: OnceLock<Rules> = OnceLock::new();
-    RULES.get_or_init(|| Rules { jieba: Jieba::new(), lexicon: LEXICON.iter().copied().collect() })
+    RULES.get_or_init(|| {
+        let mut jieba = Jieba::new();
+        // the lexicon's phrases are kept whole by the segmenter ("到现在", "没得说", "什么鬼")
+        for (w, _) in LEXICON.iter().filter(|(w, _)| w.chars().count() >= 2) {
+            jieba.add_word(w, None, None);
+        }
+        Rules { jieba, lexicon: LEXICON.iter().copied().collect() }
+    })
 }
 
 /// Loads the segmenter's dictionary now (it takes ~0.1 s) rather than on the first message.
@@ -163,10 +289,25 @@ pub fn score(text: &str) -> Option<f32> {
     let mut sentiments: Vec<f32> = vec![0.0; words.len()];
     let mut found = false;
     for (i, w) in words.iter().enumerate() {
+        let clause_start = i == 0 || words[i - 1].chars().all(|c| "，,。.！!？?；; ".contains(c));
+        if REQUEST_OPENERS.contains(w) && clause_start {
+            continue;
+        }
+        if let Some(v) = waited_or_repeated(&words, i) {
+            sentiments[i] = v;
+            found = true;
+            continue;
+        }
         // a word the segmenter keeps whole with its negator ("不好", "没用"): the negated valence
         let negated =
             ["不", "没", "无"].iter().find_map(|n| w.strip_prefix(n)).and_then(|rest| r.lexicon.get(rest));
-        let Some(base) = r.lexicon.get(w).copied().or(negated.map(|v| -0.74 * v)) else { continue };
+        // a word glued to what follows ("谢谢你们"): its longest lexicon prefix of 2+ characters
+        let prefix = || {
+            let ends: Vec<usize> = w.char_indices().map(|(k, _)| k).skip(2).collect();
+            ends.into_iter().rev().find_map(|end| r.lexicon.get(&w[..end]).copied())
+        };
+        let base = r.lexicon.get(w).copied().or(negated.map(|v| -0.74 * v));
+        let Some(base) = base.or_else(|| (w.chars().count() > 2).then(prefix).flatten()) else { continue };
         found = true;
         let mut v = base;
         for back in 1..=3 {

@@ -152,7 +152,38 @@ const DOMAIN: &[(&str, f32)] = &[
     ("works", 1.2),
     ("thanks", 1.9),
     ("thank", 1.5),
+    ("still", -0.8),
+    ("twice", -0.8),
+    ("runaround", -2.0),
+    ("unresolved", -1.8),
+    ("incorrect", -1.2),
+    ("laziness", -1.5),
+    ("arrive", 0.8),
+    ("work", 0.6),
+    ("working", 0.6),
+    // words of requests and of the support trade, not of feeling, in a message to support
+    // ("please help", "customer support", "would you like", "sure, DM sent", "free upgrade")
+    ("please", 0.0),
+    ("help", 0.0),
+    ("like", 0.0),
+    ("support", 0.0),
+    ("care", 0.0),
+    ("united", 0.0),
+    ("sure", 0.0),
+    ("yes", 0.0),
+    ("ok", 0.0),
+    ("okay", 0.0),
+    ("free", 0.0),
+    ("save", 0.0),
+    ("ready", 0.0),
+    ("pretty", 0.0),
+    ("assurance", 0.0),
 ];
+
+/// Thanks that is courtesy rather than praise when the message also complains or asks
+/// ("still broken. thanks", "any update? thanks"): it then weighs this much.
+const COURTESY: &[&str] = &["thanks", "thank", "thx", "ty"];
+const COURTESY_WEIGHT: f32 = 0.3;
 
 /// Two-word complaints: (first, second, valence) replacing the words' own valences.
 const PHRASES: &[(&str, &str, f32)] = &[
@@ -173,6 +204,12 @@ const PHRASES: &[(&str, &str, f32)] = &[
     ("money", "back", -0.8),
     ("can't", "log", -1.6),
     ("cannot", "log", -1.6),
+    ("fed", "up", -2.2),
+    ("won't", "let", -1.4),
+    ("didn't", "arrive", -1.8),
+    ("not", "delivered", -1.8),
+    ("no", "help", -1.8),
+    ("zero", "stars", -2.5),
 ];
 
 /// The English scorer.
@@ -217,7 +254,15 @@ impl Vader {
 
     /// The compound score of `text`, in [-1, 1].
     pub fn compound(&self, text: &str) -> f32 {
-        let raw: Vec<&str> = text.split_whitespace().collect();
+        // account handles and links name things, they carry no feeling ("@united", "@AmazonHelp");
+        // "fixed.thanks" is two words
+        // typographic apostrophes ("don’t") are the ASCII one for negations
+        let text: &str = &text.replace('\u{2019}', "'");
+        let raw: Vec<&str> = text
+            .split_whitespace()
+            .filter(|t| !t.starts_with('@') && !t.starts_with("http"))
+            .flat_map(split_glued)
+            .collect();
         let tokens: Vec<String> = raw
             .iter()
             .map(|t| if self.lexicon.contains_key(*t) { (*t).to_string() } else { clean(t).to_lowercase() })
@@ -247,14 +292,20 @@ impl Vader {
                 v += CAPS * v.signum();
             }
             for back in 1..=3 {
-                let Some(prev) = i.checked_sub(back).and_then(|j| tokens.get(j)) else { break };
+                let Some(j) = i.checked_sub(back) else { break };
+                let prev = &tokens[j];
+                if raw[j].ends_with(['.', ',', '!', '?', ';', ':']) && !self.lexicon.contains_key(raw[j]) {
+                    break; // negation and boosters do not reach across a clause ("didn't work. How rude")
+                }
                 let damp = [1.0, 0.95, 0.9][back - 1];
                 if BOOSTERS_UP.contains(&prev.as_str()) {
                     v += BOOST * damp * v.signum();
                 } else if BOOSTERS_DOWN.contains(&prev.as_str()) {
                     v -= BOOST * damp * v.signum();
                 }
-                if NEGATIONS.contains(&prev.as_str()) || prev.ends_with("n't") {
+                // "no" negates the next two words only, as in VADER ("no its still broken")
+                let no_reach = prev != "no" || back <= 2;
+                if (NEGATIONS.contains(&prev.as_str()) || prev.ends_with("n't")) && no_reach {
                     v *= NEGATION;
                 }
             }
@@ -265,6 +316,14 @@ impl Vader {
         if let Some(b) = tokens.iter().position(|t| t == "but" || t == "however") {
             for (j, s) in sentiments.iter_mut().enumerate() {
                 *s *= if j < b { 0.5 } else { 1.5 };
+            }
+        }
+        let complains = sentiments.iter().any(|&v| v < 0.0) || text.contains('?');
+        if complains {
+            for (t, s) in tokens.iter().zip(sentiments.iter_mut()) {
+                if COURTESY.contains(&t.as_str()) {
+                    *s *= COURTESY_WEIGHT;
+                }
             }
         }
         let mut sum: f32 =
@@ -280,6 +339,26 @@ impl Vader {
         }
         sum / (sum * sum + 15.0).sqrt()
     }
+}
+
+/// Splits a token at sentence punctuation glued between letters ("fixed.thanks", "it??I'm"),
+/// keeping the punctuation on the left part (it closes a clause).
+fn split_glued(token: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let chars: Vec<(usize, char)> = token.char_indices().collect();
+    for w in chars.windows(2) {
+        let ((_, a), (j, b)) = (w[0], w[1]);
+        if matches!(a, '.' | '?' | '!' | ',')
+            && b.is_alphabetic()
+            && token[start..j].chars().any(char::is_alphabetic)
+        {
+            parts.push(&token[start..j]);
+            start = j;
+        }
+    }
+    parts.push(&token[start..]);
+    parts
 }
 
 fn is_caps(token: &str) -> bool {

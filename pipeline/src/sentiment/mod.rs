@@ -54,10 +54,20 @@ pub struct Sentiment {
     pub label: Label,
 }
 
-/// Scores below minus this are negative, above it positive: English (VADER's convention).
-pub const EN_THRESHOLD: f32 = 0.05;
-/// The same for Chinese (2·p − 1 of the model's probability).
-pub const ZH_THRESHOLD: f32 = 0.2;
+/// Label thresholds: scores below `-negative` are negative, above `positive` positive.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Negative below minus this.
+    pub negative: f32,
+    /// Positive above this.
+    pub positive: f32,
+}
+
+/// English: VADER's -0.05 for negative; positive needs more than VADER's 0.05 because in a
+/// message to support mild positivity is mostly courtesy ("hi, could you help? thanks").
+pub const EN_THRESHOLDS: Thresholds = Thresholds { negative: 0.05, positive: 0.25 };
+/// Chinese (blended score of the model's 2·p − 1 and the word rules).
+pub const ZH_THRESHOLDS: Thresholds = Thresholds { negative: 0.2, positive: 0.2 };
 
 /// Emoji customers use to say how they feel, with valences on VADER's -4..4 scale (written for
 /// ticketpulse; VADER's own emoji lexicon describes them in words, and e.g. 😡 "pouting face"
@@ -88,12 +98,27 @@ pub(crate) fn emoji_valence(c: char) -> Option<f32> {
     EMOJI.iter().find(|(e, _)| *e == c).map(|&(_, v)| v)
 }
 
-/// Weight of the learned model in the Chinese score when the word rules found sentiment words
-/// (the rules, [`chinese_rules`], get the rest).
+/// Weight of the learned model in the Chinese score of a long text when the word rules found
+/// sentiment words (the rules, [`chinese_rules`], get the rest). The model learned from reviews
+/// of a hundred characters and more; on a short message it sees few n-grams, so its weight falls
+/// linearly to [`ZH_MODEL_WEIGHT_SHORT`] at [`ZH_SHORT_CHARS`] characters and below.
 pub const ZH_MODEL_WEIGHT: f32 = 0.5;
+/// The model's weight on a short message.
+pub const ZH_MODEL_WEIGHT_SHORT: f32 = 0.25;
+/// Up to this many characters a message is short; from twice as many, long.
+pub const ZH_SHORT_CHARS: usize = 30;
+
+/// The model's weight for a text of `chars` characters.
+fn zh_model_weight(chars: usize) -> f32 {
+    let t = (chars.saturating_sub(ZH_SHORT_CHARS) as f32 / ZH_SHORT_CHARS as f32).min(1.0);
+    ZH_MODEL_WEIGHT_SHORT + t * (ZH_MODEL_WEIGHT - ZH_MODEL_WEIGHT_SHORT)
+}
 
 /// Factor on the model's Chinese score when the word rules found no sentiment word.
 pub const ZH_MODEL_ALONE: f32 = 0.2;
+
+/// Factor on the Chinese score of a plain inquiry ([`chinese_rules::is_inquiry`]).
+pub const ZH_INQUIRY: f32 = 0.4;
 
 /// Both scorers.
 #[derive(Debug, Clone)]
@@ -139,12 +164,17 @@ impl Scorer {
     /// measured and rejected (ChnSentiCorp accuracy 0.925 whole, 0.916 at 40 % after, 0.889 at 60 %).
     pub fn zh_score(&self, text: &str) -> f32 {
         let model = 2.0 * self.zh.probability(text) - 1.0;
-        match chinese_rules::score(text) {
-            Some(rules) => ZH_MODEL_WEIGHT * model + (1.0 - ZH_MODEL_WEIGHT) * rules,
+        let score = match chinese_rules::score(text) {
+            Some(rules) => {
+                let w = zh_model_weight(text.chars().count());
+                w * model + (1.0 - w) * rules
+            }
             // no sentiment word: the review-trained model alone over-reads plain inquiries
             // ("怎么开发票"), so its score is damped toward neutral (the sign is kept)
             None => ZH_MODEL_ALONE * model,
-        }
+        };
+        // a plain question about a symptom is not a complaint ("电池发热正常吗？")
+        if chinese_rules::is_inquiry(text) { ZH_INQUIRY * score } else { score }
     }
 
     /// The English score of `text`, in [-1, 1].
@@ -155,21 +185,26 @@ impl Scorer {
     /// Scores `text`, in language `hint` if given, else detected.
     pub fn score(&self, text: &str, hint: Option<Lang>) -> Sentiment {
         let lang = hint.unwrap_or_else(|| detect(text));
-        let (score, threshold) = match lang {
-            Lang::Zh => (self.zh_score(text), ZH_THRESHOLD),
-            Lang::En => (self.en_score(text), EN_THRESHOLD),
+        let (score, t) = match lang {
+            Lang::Zh => (self.zh_score(text), ZH_THRESHOLDS),
+            Lang::En => (self.en_score(text), EN_THRESHOLDS),
             Lang::Mixed => {
                 let han = text.chars().filter(|&c| lang::is_han(c)).count() as f32;
                 let words =
                     text.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| w.len() >= 2).count() as f32;
                 let share = han / (han + words).max(1.0);
                 let score = share * self.zh_score(text) + (1.0 - share) * self.en_score(text);
-                (score, share * ZH_THRESHOLD + (1.0 - share) * EN_THRESHOLD)
+                let mix = |zh: f32, en: f32| share * zh + (1.0 - share) * en;
+                let t = Thresholds {
+                    negative: mix(ZH_THRESHOLDS.negative, EN_THRESHOLDS.negative),
+                    positive: mix(ZH_THRESHOLDS.positive, EN_THRESHOLDS.positive),
+                };
+                (score, t)
             }
         };
-        let label = if score > threshold {
+        let label = if score > t.positive {
             Label::Positive
-        } else if score < -threshold {
+        } else if score < -t.negative {
             Label::Negative
         } else {
             Label::Neutral

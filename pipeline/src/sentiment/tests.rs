@@ -60,3 +60,21 @@ fn chinese_word_rules_handle_negation_degree_contrast_and_emoji() {
     assert!(r("又坏了😡") < r("又坏了"), "emoji");
     assert_eq!(chinese_rules::score("查一下订单"), None, "no sentiment word");
 }
+
+#[test]
+fn support_domain_rules_waiting_repetition_inquiries_requests_and_courtesy() {
+    let s = Scorer::shipped().unwrap();
+    let label = |t: &str| s.score(t, None).label;
+    // waiting and asking again are complaints without any negative word
+    assert_eq!(label("等了两个小时都没人回复"), Label::Negative);
+    assert_eq!(label("我已经重复说了五遍订单号了"), Label::Negative);
+    // a plain question about a symptom, a polite request: not complaints
+    assert_eq!(label("电池发热正常吗？"), Label::Neutral);
+    assert_eq!(label("麻烦确认一下我的预约是明天上午十点"), Label::Neutral);
+    // English: handles are names, "please help" is a request, thanks after a complaint is courtesy
+    assert_eq!(label("@united can you check my booking please"), Label::Neutral);
+    assert_eq!(label("no its still broken. i deleted it. thanks"), Label::Negative);
+    // negation stops at the end of a clause, typographic apostrophes negate too
+    assert_eq!(label("Tried, didn't work. How rude :/"), Label::Negative);
+    assert_eq!(label("MY HOME BUTTON DOESN’T WORK"), Label::Negative);
+}
