@@ -10,6 +10,7 @@ mod report;
 mod run;
 mod sentiment;
 mod settings;
+mod topics;
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +39,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Score, evaluate or retrain the sentiment models.
     Sentiment(sentiment::SentimentArgs),
+    /// Fit ticket topics on a file of texts (TF-IDF + LSA + k-means).
+    Topics(topics::TopicsArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -57,6 +60,7 @@ fn main() -> std::process::ExitCode {
         Command::Check(a) => check::main(a),
         Command::Import(a) => import::main(a),
         Command::Sentiment(a) => sentiment::main(a),
+        Command::Topics(a) => topics::main(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -23,5 +23,6 @@ pub mod sink;
 pub mod source;
 pub mod telemetry;
 pub mod time;
+pub mod topics;
 
 pub use error::{Error, Result};

@@ -277,6 +277,11 @@ fn rules() -> &'static Rules {
     })
 }
 
+/// The segmenter (jieba's dictionary plus the lexicon's phrases), shared with the topics.
+pub fn jieba() -> &'static Jieba {
+    &rules().jieba
+}
+
 /// Loads the segmenter's dictionary now (it takes ~0.1 s) rather than on the first message.
 pub fn warm_up() {
     let _ = rules();

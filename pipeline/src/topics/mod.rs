@@ -1,0 +1,13 @@
+//! Ticket topics: TF-IDF + LSA + k-means (linfa-clustering) over the words of tickets in both
+//! languages, with class-based TF-IDF labels. [`text`] makes the tokens, [`tfidf`] the weighted
+//! rows, [`model`] fits and assigns, [`score`] measures agreement with known labels (NMI, ARI).
+
+pub mod model;
+pub mod score;
+pub mod text;
+pub mod tfidf;
+
+pub use model::{FitConfig, Fitted, KChoice, Topic, TopicModel};
+pub use score::{ari, nmi};
+pub use text::Tokenizer;
+pub use tfidf::{Sparse, Tfidf, VocabularyLimits};
