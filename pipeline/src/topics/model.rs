@@ -121,7 +121,24 @@ impl TopicModel {
     pub fn fit(texts: &[String], config: &FitConfig, progress: &dyn Fn(&str, f64)) -> Result<Fitted> {
         let tokenizer = Tokenizer { char_bigrams: config.char_bigrams };
         progress("tokenising", 0.0);
-        let docs: Vec<Vec<String>> = texts.iter().map(|t| tokenizer.tokens(t)).collect();
+        let pairs: Vec<Vec<(String, String)>> =
+            texts.iter().map(|t| tokenizer.tokens_with_surface(t)).collect();
+        let docs: Vec<Vec<String>> =
+            pairs.iter().map(|d| d.iter().map(|(t, _)| t.clone()).collect()).collect();
+        // the commonest word behind each token, to label topics with words rather than stems
+        let mut surfaces: std::collections::HashMap<&str, std::collections::HashMap<&str, usize>> =
+            std::collections::HashMap::new();
+        for (t, w) in pairs.iter().flatten() {
+            *surfaces.entry(t).or_default().entry(w).or_default() += 1;
+        }
+        let surface = |t: &str| -> String {
+            surfaces
+                .get(t)
+                .and_then(|m| {
+                    m.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(w, _)| (*w).to_string())
+                })
+                .unwrap_or_else(|| t.to_string())
+        };
         let tfidf = Tfidf::fit(&docs, config.vocabulary);
         if tfidf.is_empty() {
             return Err(Error::Runtime(format!(
@@ -162,7 +179,7 @@ impl TopicModel {
             assignments[i] = Some(labels[r]);
         }
         progress("labelling", 0.9);
-        model.topics = label(&docs, &assignments, k, config.label_terms);
+        model.topics = label(&docs, &assignments, k, config.label_terms, &surface);
         progress("done", 1.0);
         Ok(Fitted { model, assignments, k: choice })
     }
@@ -460,7 +477,13 @@ fn silhouette(distance: &Array2<f32>, labels: &[usize], k: usize) -> f64 {
 /// Class-based TF-IDF labels: a term weighs its frequency in the topic's documents (relative to
 /// the topic's length) times `ln(1 + A / f)`, A the mean words per topic and f the term's
 /// frequency over all topics; numbers never label a topic.
-fn label(docs: &[Vec<String>], assignments: &[Option<usize>], k: usize, n: usize) -> Vec<Topic> {
+fn label(
+    docs: &[Vec<String>],
+    assignments: &[Option<usize>],
+    k: usize,
+    n: usize,
+    surface: &dyn Fn(&str) -> String,
+) -> Vec<Topic> {
     use std::collections::HashMap;
     let mut per: Vec<HashMap<&str, f64>> = vec![HashMap::new(); k];
     let mut all: HashMap<&str, f64> = HashMap::new();
@@ -487,8 +510,9 @@ fn label(docs: &[Vec<String>], assignments: &[Option<usize>], k: usize, n: usize
                 if terms.len() == n {
                     break;
                 }
-                if !terms.iter().any(|x| x.contains(t)) {
-                    terms.push(t.to_string());
+                let word = surface(t);
+                if !terms.iter().any(|x| x.contains(&word)) {
+                    terms.push(word);
                 }
             }
             Topic { terms, size: sizes[c] }
@@ -540,7 +564,7 @@ mod tests {
         assert!(nmi_of(&truth, &predicted) > 0.95, "{:?}", fitted.model.topics);
         let battery = fitted.assignments[0].unwrap();
         assert!(
-            fitted.model.topics[battery].terms.iter().any(|t| t.contains("batteri")),
+            fitted.model.topics[battery].terms.iter().any(|t| t == "battery"),
             "{:?}",
             fitted.model.topics
         );

@@ -312,6 +312,11 @@ pub struct Tokenizer {
 impl Tokenizer {
     /// The tokens of `text`.
     pub fn tokens(&self, text: &str) -> Vec<String> {
+        self.tokens_with_surface(text).into_iter().map(|(t, _)| t).collect()
+    }
+
+    /// The tokens of `text`, each with the word it came from (a stem's surface form, for labels).
+    pub fn tokens_with_surface(&self, text: &str) -> Vec<(String, String)> {
         let lower = text.to_lowercase();
         let mut out = Vec::new();
         let mut run = String::new();
@@ -340,32 +345,33 @@ impl Tokenizer {
         out
     }
 
-    fn words(&self, text: &str, out: &mut Vec<String>) {
+    fn words(&self, text: &str, out: &mut Vec<(String, String)>) {
         for w in text.unicode_words() {
             let w = w.trim_end_matches("'s").trim_end_matches("\u{2019}s");
             if is_numberish(w) {
-                out.push(NUMBER.to_string());
+                out.push((NUMBER.to_string(), w.to_string()));
             } else if w.chars().count() >= 2 && !EN_STOP.contains(&w) && !w.contains(['\'', '\u{2019}']) {
-                out.push(stemmer().stem(w).into_owned());
+                out.push((stemmer().stem(w).into_owned(), w.to_string()));
             }
         }
     }
 
-    fn han(&self, run: &str, out: &mut Vec<String>) {
+    fn han(&self, run: &str, out: &mut Vec<(String, String)>) {
         for w in crate::sentiment::chinese_rules::jieba().cut(run, true) {
             let w = w.word;
             if is_numberish(w) {
-                out.push(NUMBER.to_string());
+                out.push((NUMBER.to_string(), w.to_string()));
             } else if w.chars().count() >= 2 && !ZH_STOP.contains(&w) {
                 // single characters ("月", "图", "称") are mostly function words and units in
                 // Chinese; their meaning is carried by the words and bigrams around them
-                out.push(w.to_string());
+                out.push((w.to_string(), w.to_string()));
             }
         }
         if self.char_bigrams {
             let chars: Vec<char> = run.chars().collect();
             for pair in chars.windows(2) {
-                out.push(pair.iter().collect());
+                let bigram: String = pair.iter().collect();
+                out.push((bigram.clone(), bigram));
             }
         }
     }
