@@ -136,11 +136,17 @@ fn broker_path_equals_file_path_with_dead_letters_and_committed_offsets() {
         (latest_conversations(&via_kafka), latest_conversations(&rows(&file_out, Table::Conversations)));
     assert!(via_kafka.len() > 1_500, "{} conversations", via_kafka.len());
     let strip = |rows: Vec<String>| -> Vec<String> {
-        // the revision number and why it was written (resolved, then closed) depend on timing
+        // the revision number and why it was written (resolved, then closed) depend on timing,
+        // and so do topics: which tickets the first model is fitted on depends on the watermark,
+        // which follows the slowest partition (tests/topics.rs checks topics)
         rows.iter()
             .map(|r| {
                 r.split(" | ")
-                    .filter(|c| !c.starts_with("revision=") && !c.starts_with("end_reason="))
+                    .filter(|c| {
+                        !c.starts_with("revision=")
+                            && !c.starts_with("end_reason=")
+                            && !c.starts_with("topic_")
+                    })
                     .collect::<Vec<_>>()
                     .join(" | ")
             })
@@ -154,6 +160,7 @@ fn broker_path_equals_file_path_with_dead_letters_and_committed_offsets() {
     let windows = |out: &Path| -> BTreeMap<String, String> {
         latest_windows(&rows(out, Table::WindowMetrics))
             .into_iter()
+            .filter(|r| cell(r, "dimension") != "topic")
             .map(|r| {
                 (
                     window_key(&r),
@@ -285,7 +292,9 @@ fn a_crash_in_the_middle_neither_loses_nor_repeats_rows() {
     let got = latest_conversations(&got);
     assert_eq!(got.len(), want.len(), "conversations after the crash");
     let facts = |r: &String| {
-        let cells = r.split(" | ").filter(|c| !c.starts_with("revision=") && !c.starts_with("end_reason="));
+        let cells = r.split(" | ").filter(|c| {
+            !c.starts_with("revision=") && !c.starts_with("end_reason=") && !c.starts_with("topic_")
+        });
         cells.collect::<Vec<_>>().join(" | ")
     };
     assert_eq!(got.iter().map(facts).collect::<Vec<_>>(), want.iter().map(facts).collect::<Vec<_>>());

@@ -137,6 +137,9 @@ fn config(dir: &std::path::Path) -> PipelineConfig {
     }];
     c.time.allowed_lateness = Duration::from_millis(LATENESS_MS as u64);
     c.output.dir = dir.to_path_buf();
+    // topics depend on when refits happen (the watermark), which the batch reference cannot
+    // reproduce; tests/topics.rs checks them
+    c.topics.enabled = false;
     let conv = &mut c.conversation;
     conv.night = night_config();
     conv.business_hours.default = Some(calendar_config("Asia/Shanghai", "00:20-00:50"));

@@ -48,6 +48,9 @@ struct FitArgs {
     /// Do not add the character bigrams of Chinese text.
     #[arg(long)]
     no_char_bigrams: bool,
+    /// Keep the documents' mean direction (no centring before clustering).
+    #[arg(long)]
+    no_center: bool,
     /// Random seed.
     #[arg(long, default_value_t = 7)]
     seed: u64,
@@ -79,6 +82,7 @@ fn fit(a: FitArgs) -> Result<()> {
         runs: a.runs,
         char_bigrams: !a.no_char_bigrams,
         seed: a.seed,
+        center: !a.no_center,
         ..FitConfig::default()
     };
     let bar = crate::report::bar(Some(100), "fitting");

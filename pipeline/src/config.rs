@@ -111,6 +111,9 @@ pub struct PipelineConfig {
     /// Sentiment of customer messages.
     #[serde(default)]
     pub sentiment: SentimentConfig,
+    /// Ticket topics.
+    #[serde(default)]
+    pub topics: crate::topics::TopicsConfig,
     /// Checkpoints.
     #[serde(default)]
     pub checkpoint: CheckpointConfig,
@@ -156,6 +159,7 @@ impl PipelineConfig {
         self.time.validate()?;
         self.dedup.validate(self.time.allowed_lateness)?;
         self.conversation.validate()?;
+        self.topics.validate()?;
         if self.checkpoint.interval < Duration::from_millis(10) {
             return Err(Error::config("checkpoint.interval", "must be at least 10ms"));
         }

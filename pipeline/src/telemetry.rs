@@ -96,6 +96,13 @@ pub struct Telemetry {
     /// `ticketpulse_signals_total{kind,action,channel}`: signal events as they are emitted
     /// (raised the moment the message meeting the rule is processed; withdrawn by late data).
     pub signals: IntCounterVec,
+    /// `ticketpulse_topic_conversations_total{topic}`: conversations started, by topic group (a
+    /// top topic's id or `other`), added when a tumbling window closes.
+    pub topic_conversations: IntCounterVec,
+    /// `ticketpulse_topic_info{topic,label}`: 1 for each top topic of the current model.
+    pub topic_info: prometheus::IntGaugeVec,
+    /// `ticketpulse_topic_model_version`: the current topic model version (0 before the first fit).
+    pub topic_model_version: IntGauge,
     /// `ticketpulse_window_sentiment{channel,tier}`: mean customer sentiment of the latest tumbling window.
     pub window_sentiment: GaugeVec,
     /// `ticketpulse_window_count{measure,channel,tier}`: counts of the latest tumbling window.
@@ -304,6 +311,28 @@ impl Telemetry {
                 "ticketpulse_signals_total",
                 "Signal events (kind angry_with_bot) as emitted: raised at the message meeting the rule, withdrawn when late data cancels one.",
                 &["kind", "action", "channel"],
+            )?,
+            topic_conversations: counter_vec(
+                &r,
+                "ticketpulse_topic_conversations_total",
+                "Conversations started, by topic group: a top topic's id (topics.top) or other; added when a tumbling window closes.",
+                &["topic"],
+            )?,
+            topic_info: {
+                let g = prometheus::IntGaugeVec::new(
+                    prometheus::Opts::new(
+                        "ticketpulse_topic_info",
+                        "1 for each top topic of the current model, with its label.",
+                    ),
+                    &["topic", "label"],
+                )?;
+                r.register(Box::new(g.clone()))?;
+                g
+            },
+            topic_model_version: gauge(
+                &r,
+                "ticketpulse_topic_model_version",
+                "The current topic model version (0 before the first fit).",
             )?,
             window_sentiment: gauge_vec(
                 &r,

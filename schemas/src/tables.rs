@@ -20,11 +20,14 @@ pub enum Table {
     Messages,
     /// One row per signal event (an angry customer still with the bot: raised, withdrawn).
     Signals,
+    /// One row per topic of each fitted topic model version.
+    Topics,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 4] = [Table::Conversations, Table::WindowMetrics, Table::Messages, Table::Signals];
+    pub const ALL: [Table; 5] =
+        [Table::Conversations, Table::WindowMetrics, Table::Messages, Table::Signals, Table::Topics];
 
     /// Folder and table name: `conversations`, `window_metrics`.
     pub fn name(self) -> &'static str {
@@ -33,6 +36,7 @@ impl Table {
             Table::WindowMetrics => "window_metrics",
             Table::Messages => "messages",
             Table::Signals => "signals",
+            Table::Topics => "topics",
         }
     }
 
@@ -43,6 +47,7 @@ impl Table {
             Table::WindowMetrics => window_metrics_schema(),
             Table::Messages => messages_schema(),
             Table::Signals => signals_schema(),
+            Table::Topics => topics_schema(),
         }
     }
 }
@@ -188,6 +193,14 @@ pub fn conversations_schema() -> SchemaRef {
                     true,
                     "when the customer became angry while still with the bot (conversation.angry_with_bot)",
                 ),
+                (
+                    "topic_id",
+                    UInt32,
+                    true,
+                    "stable id of the ticket's topic (the first customer messages), once a model exists",
+                ),
+                ("topic_label", Utf8, true, "that topic's top terms when it was assigned"),
+                ("topic_model_version", UInt32, true, "the topic model version that assigned it"),
             ];
             Arc::new(Schema::new(
                 columns.into_iter().map(|(n, t, null, doc)| field(n, t, null, doc)).collect::<Vec<_>>(),
@@ -210,7 +223,7 @@ pub fn window_metrics_schema() -> SchemaRef {
             col("window_kind", Utf8, false, "tumbling | hopping");
             col("window_start", ts(), false, "inclusive start of the window");
             col("window_end", ts(), false, "exclusive end of the window");
-            col("dimension", Utf8, false, "what the row is grouped by: channel | team | tier");
+            col("dimension", Utf8, false, "what the row is grouped by: channel | team | tier | topic");
             col("channel", Utf8, true, "the channel, on rows grouped by channel");
             col("team", Utf8, true, "the team, on rows grouped by team");
             col(
@@ -218,6 +231,12 @@ pub fn window_metrics_schema() -> SchemaRef {
                 UInt8,
                 true,
                 "on rows grouped by tier: the tier a conversation was at when each counted event happened",
+            );
+            col(
+                "topic",
+                Utf8,
+                true,
+                "on rows grouped by topic: a top topic's id (topics.top), or other; conversations count from when their topic was assigned",
             );
             col(
                 "revision",
@@ -364,6 +383,58 @@ pub fn signals_schema() -> SchemaRef {
                     "negative customer messages in a row up to it",
                 ),
                 field("watermark", ts(), true, "event-time watermark when the signal was emitted"),
+            ]))
+        })
+        .clone()
+}
+
+/// Schema of `topics`: one row per topic of each fitted model version (the latest version is
+/// the current model).
+pub fn topics_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                field(
+                    "model_version",
+                    DataType::UInt32,
+                    false,
+                    "the model version, 1, 2, ... (one per refit)",
+                ),
+                field("fitted_at", ts(), false, "event time (watermark) of the fit"),
+                field(
+                    "topic_id",
+                    DataType::UInt32,
+                    false,
+                    "stable id: kept across refits by the most similar topic",
+                ),
+                field("label", DataType::Utf8, false, "the top terms, joined by spaces"),
+                field(
+                    "terms",
+                    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                    false,
+                    "the top terms (class-based TF-IDF), most telling first",
+                ),
+                field("size", DataType::UInt64, false, "tickets of the fit in the topic"),
+                field("share", DataType::Float64, false, "its share of the fit's tickets"),
+                field(
+                    "emerging",
+                    DataType::Boolean,
+                    false,
+                    "new in this version: no previous topic matched it",
+                ),
+                field(
+                    "matched_similarity",
+                    DataType::Float32,
+                    true,
+                    "cosine similarity to the previous topic whose id it kept",
+                ),
+                field(
+                    "top",
+                    DataType::Boolean,
+                    false,
+                    "among the topics.top largest: its own window rows and Prometheus series",
+                ),
             ]))
         })
         .clone()

@@ -123,7 +123,9 @@ pub fn latest_conversations(rows: &[String]) -> Vec<String> {
 
 /// The identity of a rendered `window_metrics` row without its revision.
 pub fn window_key(r: &str) -> String {
-    ["window_kind", "window_start", "dimension", "channel", "team", "tier"].map(|c| cell(r, c)).join("/")
+    ["window_kind", "window_start", "dimension", "channel", "team", "tier", "topic"]
+        .map(|c| cell(r, c))
+        .join("/")
 }
 
 /// The latest revision of every window among rendered `window_metrics` rows, sorted by key.

@@ -142,6 +142,12 @@ pub struct ConversationRow {
     pub turned_negative: bool,
     /// When the customer became angry while still with the bot (the escalation signal).
     pub angry_with_bot_at: Option<i64>,
+    /// The stable topic id of its ticket.
+    pub topic_id: Option<u32>,
+    /// That topic's label when it was assigned.
+    pub topic_label: Option<Arc<str>>,
+    /// The topic model version that assigned it.
+    pub topic_model_version: Option<u32>,
 }
 
 impl ConversationRow {
@@ -209,12 +215,16 @@ fn unknown_channel() -> Arc<str> {
     Arc::from(UNKNOWN_CHANNEL)
 }
 
-/// The window groups of a key: its channel and its team (if any); the tier comes with each item.
+/// The window groups of a key: its channel, its team and its topic group (if any); the tier
+/// comes with each item.
 fn groups(key: &Key) -> Vec<Group> {
-    let mut g = Vec::with_capacity(2);
+    let mut g = Vec::with_capacity(3);
     g.push((Dimension::Channel, key.channel.clone()));
     if let Some(t) = &key.team {
         g.push((Dimension::Team, t.clone()));
+    }
+    if let Some(t) = &key.topic {
+        g.push((Dimension::Topic, t.clone()));
     }
     g
 }
@@ -400,6 +410,40 @@ impl ConversationOperator {
             corrected_windows: change.corrected,
             due: deadline < watermark,
         }
+    }
+
+    /// Gives conversation `id` the topic of its ticket and moves its window contributions into
+    /// the topic's group; returns whether it is open (an evicted one is left alone).
+    pub fn assign_topic(
+        &mut self,
+        id: &str,
+        tag: crate::topics::TopicTag,
+        windows: &mut WindowOperator,
+    ) -> bool {
+        let unknown = self.unknown.clone();
+        let life = self.lifecycle();
+        let idle_ms = self.idle_timeout_ms;
+        let Some(conv) = self.open.get_mut(id) else { return false };
+        if conv.topic.as_ref() == Some(&tag) {
+            return true;
+        }
+        let f = conv.facts();
+        let items = conv.items(&f, &life, idle_ms, &unknown);
+        let old = groups(&conv.key(&unknown));
+        conv.topic = Some(tag);
+        conv.dirty = true;
+        let new = groups(&conv.key(&unknown));
+        if old != new {
+            let mut change = WindowChange::default();
+            items.iter().for_each(|i| change.apply(windows, &old, i, -1));
+            items.iter().for_each(|i| change.apply(windows, &new, i, 1));
+        }
+        true
+    }
+
+    /// Whether conversation `id` is open (its state kept).
+    pub fn is_open(&self, id: &str) -> bool {
+        self.open.contains_key(id)
     }
 
     /// The signals emitted since the last call, in the order of the events that caused them.

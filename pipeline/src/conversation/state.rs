@@ -72,6 +72,9 @@ pub struct Conversation {
     pub(super) dirty: bool,
     /// Deadline of the timer currently registered for this conversation.
     pub(super) timer: i64,
+    /// The topic of its ticket, once assigned.
+    #[serde(default)]
+    pub(super) topic: Option<crate::topics::TopicTag>,
 }
 
 /// The interned strings an event's attributes map to.
@@ -88,6 +91,8 @@ pub(super) struct Interned {
 pub(super) struct Key {
     pub channel: Arc<str>,
     pub team: Option<Arc<str>>,
+    /// The topic group (a top topic's id, or `other`).
+    pub topic: Option<Arc<str>>,
 }
 
 impl Conversation {
@@ -103,6 +108,7 @@ impl Conversation {
             revision: 0,
             dirty: false,
             timer: i64::MAX,
+            topic: None,
         }
     }
 
@@ -113,7 +119,11 @@ impl Conversation {
 
     /// The grouping key.
     pub(super) fn key(&self, unknown: &Arc<str>) -> Key {
-        Key { channel: self.channel(unknown), team: self.team.as_ref().map(|(_, t)| t.clone()) }
+        Key {
+            channel: self.channel(unknown),
+            team: self.team.as_ref().map(|(_, t)| t.clone()),
+            topic: self.topic.as_ref().map(|t| t.group.clone()),
+        }
     }
 
     /// Folds `event` into the state.
@@ -254,6 +264,9 @@ impl Conversation {
             sentiment_trajectory: f.mood.map(|m| m.trajectory),
             turned_negative: f.mood.is_some_and(|m| m.turned_negative),
             angry_with_bot_at: self.anger(f, life).map(|a| a.at),
+            topic_id: self.topic.as_ref().map(|t| t.id),
+            topic_label: self.topic.as_ref().map(|t| t.label.clone()),
+            topic_model_version: self.topic.as_ref().map(|t| t.version),
         }
     }
 }

@@ -42,6 +42,9 @@ pub enum Dimension {
     /// The tier the conversation was at when the counted event happened (`1`, `2`, `3`): a
     /// message before the handoff counts under tier 1, one after it under tier 2.
     Tier,
+    /// The topic group of the conversation's ticket: a top topic's id, or `other`
+    /// (conversations without a topic yet are not in any topic row).
+    Topic,
 }
 
 impl Dimension {
@@ -51,6 +54,7 @@ impl Dimension {
             Dimension::Channel => "channel",
             Dimension::Team => "team",
             Dimension::Tier => "tier",
+            Dimension::Topic => "topic",
         }
     }
 }

@@ -87,6 +87,7 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
         windows: ParquetSink::new(out, config.output.zstd_level),
         messages: ParquetSink::new(out, config.output.zstd_level),
         signals: SignalSink::new(ParquetSink::new(out, config.output.zstd_level), signals_topic),
+        topics: ParquetSink::new(out, config.output.zstd_level),
         dead_letter,
     };
     let mut processor = Processor::new(config, state, outputs, telemetry.clone())?;

@@ -23,6 +23,7 @@ pub struct ProcessorState {
     clock: WatermarkTracker,
     pub(crate) conversations: ConversationOperator,
     windows: WindowOperator,
+    topics: crate::topics::TopicOperator,
 }
 
 impl ProcessorState {
@@ -39,6 +40,7 @@ impl ProcessorState {
                 lateness,
                 crate::time::millis(config.conversation.idle_timeout),
             ),
+            topics: crate::topics::TopicOperator::new(&config.topics),
         }
     }
 
@@ -105,6 +107,9 @@ impl ProcessorState {
             ));
         }
         self.conversations.compile()?;
+        // topic settings shape only what comes next (assigned topics stand): take them over
+        self.topics.restore();
+        self.topics.set_config(&config.topics);
         self.clock.set_idle_timeout(config.time.idle_partition_timeout);
         Ok(())
     }
@@ -170,6 +175,8 @@ pub struct Outputs {
     pub messages: ParquetSink<MessageRow>,
     /// The `signals` table and topic.
     pub signals: crate::sink::signals::SignalSink,
+    /// The `topics` table.
+    pub topics: ParquetSink<crate::topics::TopicRow>,
     /// The dead-letter output.
     pub dead_letter: DeadLetterSink,
 }
@@ -182,6 +189,7 @@ impl Outputs {
             windows: ParquetSink::new(dir, zstd_level),
             messages: ParquetSink::new(dir, zstd_level),
             signals: crate::sink::signals::SignalSink::new(ParquetSink::new(dir, zstd_level), None),
+            topics: ParquetSink::new(dir, zstd_level),
             dead_letter: DeadLetterSink::File(crate::sink::dead_letter::FileDeadLetter::new(dir, origin)),
         }
     }
@@ -197,6 +205,8 @@ pub struct Processor {
     gauges: WindowGauges,
     /// The sentiment scorer, when `sentiment.enabled`.
     scorer: Option<&'static crate::sentiment::Scorer>,
+    /// `topics.enabled`.
+    topics: bool,
     telemetry: Telemetry,
     /// Counts so far.
     pub stats: RunStats,
@@ -222,6 +232,7 @@ impl Processor {
         };
         Ok(Processor {
             scorer,
+            topics: config.topics.enabled,
             fired_at: state.clock.watermark(),
             state,
             lateness_ms: config.time.lateness_ms(),
@@ -316,6 +327,7 @@ impl Processor {
         match self.state.conversations.apply_scored(&event, sentiment, &mut self.state.windows, watermark) {
             Applied::Folded { refused_window_changes, corrected_windows: _, due } => {
                 self.emit_signals()?;
+                self.topic_of(&event);
                 self.stats.events += 1;
                 flow.folded += 1;
                 self.stats.refused_window_changes += u64::from(refused_window_changes);
@@ -350,6 +362,52 @@ impl Processor {
         Ok(())
     }
 
+    /// Gives the conversation of a customer message its ticket's topic (when a model exists).
+    fn topic_of(&mut self, event: &ticketpulse_schemas::Event) {
+        let ticketpulse_schemas::EventKind::Message { role: ticketpulse_schemas::Role::Customer, text } =
+            &event.kind
+        else {
+            return;
+        };
+        if !self.topics {
+            return;
+        }
+        let id: std::sync::Arc<str> = std::sync::Arc::from(event.conversation_id.as_str());
+        if let Some(tag) = self.state.topics.on_customer_message(&id, event.ts_ms, text) {
+            self.state.conversations.assign_topic(&id, tag, &mut self.state.windows);
+        }
+    }
+
+    /// Refits the topic model when due; writes its topics and assigns the waiting tickets of a
+    /// first model.
+    fn refit_topics(&mut self, watermark: i64) {
+        if !self.topics {
+            return;
+        }
+        let state = &mut self.state;
+        let conversations = &state.conversations;
+        let refit = match state.topics.maybe_refit(watermark, &|id| conversations.is_open(id)) {
+            Ok(Some(r)) => r,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!("topic refit failed: {e}");
+                return;
+            }
+        };
+        let t = &self.telemetry;
+        t.topic_info.reset();
+        for row in refit.rows.iter().filter(|r| r.top) {
+            t.topic_info.with_label_values(&[&row.topic_id.to_string(), &row.terms.join(" ")]).set(1);
+        }
+        t.topic_model_version.set(i64::from(state.topics.version()));
+        for (id, tag) in refit.backlog {
+            state.conversations.assign_topic(&id, tag, &mut state.windows);
+        }
+        for row in refit.rows {
+            self.outputs.topics.push(row);
+        }
+    }
+
     fn emit_signals(&mut self) -> Result<()> {
         for s in self.state.conversations.take_signals() {
             let labels = [s.kind.as_str(), s.action.as_str(), &*s.channel];
@@ -378,6 +436,7 @@ impl Processor {
     /// depends on the order of events only, not on how they were batched.
     fn fire(&mut self, watermark: i64) {
         self.fired_at = watermark;
+        self.refit_topics(watermark);
         self.emit_corrections();
         for w in self.state.windows.close(watermark, watermark) {
             self.emit_window(w, None);
@@ -473,6 +532,7 @@ impl Processor {
         pending.extend(self.outputs.windows.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
         pending.extend(self.outputs.messages.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
         pending.extend(self.outputs.signals.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
+        pending.extend(self.outputs.topics.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
         pending.extend(
             self.outputs.dead_letter.prepare(checkpoint).map_err(count(component::SINK_DEAD_LETTER))?,
         );

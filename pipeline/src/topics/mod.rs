@@ -3,11 +3,13 @@
 //! rows, [`model`] fits and assigns, [`score`] measures agreement with known labels (NMI, ARI).
 
 pub mod model;
+pub mod operator;
 pub mod score;
 pub mod text;
 pub mod tfidf;
 
 pub use model::{FitConfig, Fitted, KChoice, Topic, TopicModel};
+pub use operator::{OTHER, Refit, TopicOperator, TopicRow, TopicTag, TopicsConfig};
 pub use score::{ari, nmi};
 pub use text::Tokenizer;
 pub use tfidf::{Sparse, Tfidf, VocabularyLimits};

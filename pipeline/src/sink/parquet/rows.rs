@@ -131,6 +131,9 @@ impl TableRow for ConversationRow {
             strs(rows, |r| r.sentiment_trajectory),
             bools(rows, |r| r.turned_negative),
             ts(rows, |r| r.angry_with_bot_at),
+            Arc::new(UInt32Array::from(rows.iter().map(|r| r.topic_id).collect::<Vec<_>>())),
+            strs(rows, |r| r.topic_label.as_deref()),
+            Arc::new(UInt32Array::from(rows.iter().map(|r| r.topic_model_version).collect::<Vec<_>>())),
         ];
         Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
     }
@@ -162,6 +165,7 @@ impl TableRow for ClosedWindow {
             strs(rows, |r| group(r, Dimension::Channel)),
             strs(rows, |r| group(r, Dimension::Team)),
             u8s(rows, |r| (r.group.0 == Dimension::Tier).then(|| r.group.1.parse().ok()).flatten()),
+            strs(rows, |r| group(r, Dimension::Topic)),
             u32s(rows, |r| r.revision),
             u64s(rows, |r| r.aggregate.conversations_started.max(0) as u64),
             u64s(rows, |r| r.aggregate.messages.max(0) as u64),
@@ -276,6 +280,38 @@ impl TableRow for crate::conversation::Signal {
             f32s(rows, |r| Some(r.score)),
             u32s(rows, |r| r.negative_in_a_row),
             ts(rows, |r| crate::time::finite(r.watermark)),
+        ];
+        Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
+    }
+}
+
+impl TableRow for crate::topics::TopicRow {
+    const TABLE: Table = Table::Topics;
+
+    fn date_ms(&self) -> i64 {
+        self.fitted_at
+    }
+
+    fn to_batch(rows: &[&Self]) -> Result<RecordBatch> {
+        let mut terms = ListBuilder::new(StringBuilder::new());
+        for r in rows {
+            for t in &r.terms {
+                terms.values().append_value(t);
+            }
+            terms.append(true);
+        }
+        let labels: Vec<String> = rows.iter().map(|r| r.terms.join(" ")).collect();
+        let columns: Vec<ArrayRef> = vec![
+            u32s(rows, |r| r.model_version),
+            ts(rows, |r| Some(r.fitted_at)),
+            u32s(rows, |r| r.topic_id),
+            Arc::new(StringArray::from_iter_values(labels.iter())),
+            Arc::new(terms.finish()),
+            u64s(rows, |r| r.size),
+            f64s(rows, |r| Some(r.share)),
+            bools(rows, |r| r.emerging),
+            f32s(rows, |r| r.matched_similarity),
+            bools(rows, |r| r.top),
         ];
         Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
     }

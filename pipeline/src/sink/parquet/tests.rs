@@ -54,6 +54,9 @@ fn row(id: &str, started_at: i64, frt: Option<f64>) -> ConversationRow {
         sentiment_trajectory: Some("improved"),
         turned_negative: false,
         angry_with_bot_at: None,
+        topic_id: None,
+        topic_label: None,
+        topic_model_version: None,
     }
 }
 

@@ -15,6 +15,11 @@ use crate::telemetry::Telemetry;
 /// `window_metrics` rows. A correction that lowers a count leaves the counter as it is (counters
 /// only go up); the gauges and the table carry the corrected value.
 pub fn record_window(t: &Telemetry, w: &ClosedWindow, previous: &Aggregate) {
+    if w.group.0 == Dimension::Topic {
+        let grew = (w.aggregate.conversations_started - previous.conversations_started).max(0) as u64;
+        t.topic_conversations.with_label_values(&[&*w.group.1]).inc_by(grew);
+        return;
+    }
     if w.group.0 != Dimension::Channel {
         return;
     }
@@ -78,7 +83,7 @@ impl WindowGauges {
         let labels: [&str; 2] = match w.group.0 {
             Dimension::Channel => [&w.group.1, ""],
             Dimension::Tier => ["", &w.group.1],
-            Dimension::Team => return,
+            Dimension::Team | Dimension::Topic => return,
         };
         let shown = self.shown.entry(w.group.clone()).or_insert(i64::MIN);
         if w.start < *shown {
