@@ -116,8 +116,17 @@ pub struct Fitted {
     pub k: KChoice,
 }
 
+/// Dot product in eight independent lanes (a sequential float sum cannot be vectorised).
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let mut lanes = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 fn normalise(v: &mut [f32]) -> bool {
@@ -289,21 +298,6 @@ impl TopicModel {
             .enumerate()
             .map(|(i, c)| (i, dot(v, c)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
-    }
-
-    /// The centroid of topic `i` over the vocabulary (unit, terms space), to compare topics of
-    /// models fitted at different times (their LSA bases differ).
-    pub fn term_centroid(&self, i: usize) -> Sparse {
-        let c = &self.centroids[i * self.dims..(i + 1) * self.dims];
-        let mut out: Sparse = (0..self.tfidf.len())
-            .map(|t| (t as u32, dot(&self.components[t * self.dims..(t + 1) * self.dims], c)))
-            .filter(|&(_, w)| w > 0.0)
-            .collect();
-        let n = out.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
-        if n > 0.0 {
-            out.iter_mut().for_each(|(_, w)| *w /= n);
-        }
-        out
     }
 
     /// Rebuilds the vocabulary's index (after deserialising as part of a larger state).

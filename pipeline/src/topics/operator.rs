@@ -525,6 +525,32 @@ mod tests {
     }
 
     #[test]
+    fn the_model_survives_a_checkpoint() {
+        let config = TopicsConfig { k: Some(4), min_tickets: 100, dims: 16, ..TopicsConfig::default() };
+        let mut op = TopicOperator::new(&config);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for n in 0..200 {
+            let id: Arc<str> = Arc::from(format!("c{n}"));
+            op.on_customer_message(&id, n, &ticket(&mut rng, n as usize % 4));
+        }
+        op.maybe_refit(1000, &|_| false).unwrap().unwrap();
+        let mut restored: TopicOperator = postcard::from_bytes(&postcard::to_allocvec(&op).unwrap()).unwrap();
+        restored.restore();
+        for (i, text) in
+            ["battery overheating", "refund money", "password reset", "parcel tracking"].iter().enumerate()
+        {
+            let id: Arc<str> = Arc::from(format!("new{i}"));
+            assert_eq!(
+                restored.on_customer_message(&id, 2000, text),
+                op.on_customer_message(&id, 2000, text)
+            );
+        }
+        assert_eq!(restored.version(), 1);
+        // the same ticket is not assigned twice
+        assert_eq!(restored.on_customer_message(&Arc::from("new0"), 2001, "refund"), None);
+    }
+
+    #[test]
     fn a_ticket_is_its_first_messages_and_keeps_its_topic() {
         let config =
             TopicsConfig { k: Some(4), min_tickets: 100, dims: 16, messages: 2, ..TopicsConfig::default() };

@@ -312,66 +312,72 @@ pub struct Tokenizer {
 impl Tokenizer {
     /// The tokens of `text`.
     pub fn tokens(&self, text: &str) -> Vec<String> {
-        self.tokens_with_surface(text).into_iter().map(|(t, _)| t).collect()
+        let mut out = Vec::new();
+        self.visit(text, &mut |token, _| out.push(token));
+        out
     }
 
     /// The tokens of `text`, each with the word it came from (a stem's surface form, for labels).
     pub fn tokens_with_surface(&self, text: &str) -> Vec<(String, String)> {
-        let lower = text.to_lowercase();
         let mut out = Vec::new();
-        let mut run = String::new();
-        let mut other = String::new();
-        for c in lower.chars() {
-            if is_han(c) {
-                if !other.is_empty() {
-                    self.words(&other, &mut out);
-                    other.clear();
-                }
-                run.push(c);
-            } else {
-                if !run.is_empty() {
-                    self.han(&run, &mut out);
-                    run.clear();
-                }
-                other.push(c);
-            }
-        }
-        if !run.is_empty() {
-            self.han(&run, &mut out);
-        }
-        if !other.is_empty() {
-            self.words(&other, &mut out);
-        }
+        self.visit(text, &mut |token, surface| out.push((token, surface.to_string())));
         out
     }
 
-    fn words(&self, text: &str, out: &mut Vec<(String, String)>) {
+    /// Calls `emit(token, surface)` for each token of `text`, in order.
+    fn visit(&self, text: &str, emit: &mut dyn FnMut(String, &str)) {
+        let lower = text.to_lowercase();
+        let mut start = 0;
+        let mut han = None;
+        for (i, c) in lower.char_indices() {
+            let is = is_han(c);
+            match han {
+                Some(h) if h != is => {
+                    self.run(&lower[start..i], h, emit);
+                    start = i;
+                    han = Some(is);
+                }
+                None => han = Some(is),
+                _ => {}
+            }
+        }
+        if let Some(h) = han {
+            self.run(&lower[start..], h, emit);
+        }
+    }
+
+    fn run(&self, text: &str, han: bool, emit: &mut dyn FnMut(String, &str)) {
+        if han { self.han(text, emit) } else { self.words(text, emit) }
+    }
+
+    fn words(&self, text: &str, emit: &mut dyn FnMut(String, &str)) {
         for w in text.unicode_words() {
             let w = w.trim_end_matches("'s").trim_end_matches("\u{2019}s");
             if is_numberish(w) {
-                out.push((NUMBER.to_string(), w.to_string()));
+                emit(NUMBER.to_string(), w);
             } else if w.chars().count() >= 2 && !EN_STOP.contains(&w) && !w.contains(['\'', '\u{2019}']) {
-                out.push((stemmer().stem(w).into_owned(), w.to_string()));
+                emit(stemmer().stem(w).into_owned(), w);
             }
         }
     }
 
-    fn han(&self, run: &str, out: &mut Vec<(String, String)>) {
+    fn han(&self, run: &str, emit: &mut dyn FnMut(String, &str)) {
         for w in crate::sentiment::chinese_rules::jieba().cut(run, true) {
             let w = w.word;
             if is_numberish(w) {
-                out.push((NUMBER.to_string(), w.to_string()));
+                emit(NUMBER.to_string(), w);
             } else if w.chars().count() >= 2 && !ZH_STOP.contains(&w) {
                 // single characters ("月", "图", "称") are mostly function words and units in
                 // Chinese; their meaning is carried by the words and bigrams around them
-                out.push((w.to_string(), w.to_string()));
+                emit(w.to_string(), w);
             }
         }
         if self.char_bigrams {
-            let chars: Vec<char> = run.chars().collect();
+            let chars: Vec<(usize, char)> = run.char_indices().collect();
             for pair in chars.windows(2) {
-                let bigram: String = pair.iter().collect();
-                out.push((bigram.clone(), bigram));
+                let ((i, _), (j, d)) = (pair[0], pair[1]);
+                let bigram = &run[i..j + d.len_utf8()];
+                emit(bigram.to_string(), bigram);
             }
         }
     }
