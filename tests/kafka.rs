@@ -29,13 +29,14 @@ fn produce(brokers: &str, topic: &str, input: &Path) {
 }
 
 fn run_kafka(brokers: &str, topic: &str, group: &str, out: &Path) -> String {
-    run_ok(
+    run_ok_within(
         bin()
             .args(["run", "--brokers", brokers, "--topic", topic, "--group", group, "--out"])
             .arg(out)
             .args(["--allowed-lateness", "20m", "--stop-when-idle", "3s", "--checkpoint-interval", "500ms"])
             .args(["--metrics-addr", "127.0.0.1:0"])
             .args(ONE_RECORD_BATCHES),
+        Duration::from_secs(240),
     )
 }
 

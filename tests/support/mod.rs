@@ -30,6 +30,49 @@ pub fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// [`run_ok`] with a deadline: a run still going after `limit` is killed and fails the test with
+/// its output, rather than hanging the suite (a consumer group that never gets its partitions —
+/// tansu 0.6 can leave a group stuck after a member is killed — keeps `--stop-when-idle` from
+/// ever counting).
+pub fn run_ok_within(cmd: &mut Command, limit: Duration) -> String {
+    use std::io::Read;
+    let mut child =
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");
+    // drain the pipes while waiting, so a chatty child never blocks on a full pipe
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (out, err) = (out_thread.join().unwrap_or_default(), err_thread.join().unwrap_or_default());
+    match status {
+        Some(s) if s.success() => out,
+        Some(s) => panic!("{cmd:?} failed ({s}):\nstdout:\n{out}\nstderr:\n{err}"),
+        None => panic!(
+            "{cmd:?} still running after {limit:?} (killed): the consumer group never finished (stuck group?)\nstdout:\n{out}\nstderr:\n{err}"
+        ),
+    }
+}
+
 /// The repository root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
