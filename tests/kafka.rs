@@ -267,7 +267,7 @@ fn a_crash_in_the_middle_neither_loses_nor_repeats_rows() {
             "--metrics-addr",
             "127.0.0.1:0",
         ])
-        .args(["-X", "session.timeout.ms=6000"]) // so the group drops the killed member soon
+        .args(["-X", "session.timeout.ms=6000"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -280,7 +280,12 @@ fn a_crash_in_the_middle_neither_loses_nor_repeats_rows() {
     child.wait().unwrap();
 
     produce(&brokers, &topic, &second_path);
-    let stdout = run_kafka(&brokers, &topic, &group, &out);
+    // The restart joins a new consumer group: after a member is SIGKILLed, tansu 0.6 can leave
+    // its group without ever assigning the partitions again (seen in CI: the restarted run got
+    // no assignment for minutes). The pipeline resumes from its own checkpointed offsets
+    // whatever the group committed, so every assertion below holds the same; only the group
+    // rejoin, a broker behaviour, is left out.
+    let stdout = run_kafka(&brokers, &topic, &unique("group-after-crash"), &out);
     assert_eq!(number(&stdout, "late"), 0, "{stdout}");
 
     let reference = dir.path().join("reference");
