@@ -43,7 +43,9 @@ pub struct DemoArgs {
 /// Removes what an earlier demo wrote under `out` (only the folders the pipeline owns): the
 /// in-process broker is new each time, so old checkpoints would point at offsets it never had.
 fn clear_previous(out: &Path) -> Result<()> {
-    for dir in ["conversations", "window_metrics", "messages", "signals", "dead_letter", CHECKPOINT_DIR] {
+    for dir in
+        ["conversations", "window_metrics", "messages", "signals", "topics", "dead_letter", CHECKPOINT_DIR]
+    {
         let path = out.join(dir);
         if path.exists() {
             std::fs::remove_dir_all(&path).with_context(|| format!("removing {}", path.display()))?;

@@ -187,7 +187,7 @@ pub fn print_summary(summary: &RunSummary, config: &PipelineConfig, elapsed: Dur
     println!("{table}");
     println!("outputs:");
     let out = std::fs::canonicalize(out).unwrap_or_else(|_| out.to_path_buf());
-    for dir in ["conversations", "window_metrics", "messages", "signals", "dead_letter"] {
+    for dir in ["conversations", "window_metrics", "messages", "signals", "topics", "dead_letter"] {
         let path = out.join(dir);
         if path.exists() {
             println!("  {}", path.display());
