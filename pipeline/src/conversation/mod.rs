@@ -357,14 +357,15 @@ impl ConversationOperator {
         let Some(conv) = self.open.get_mut(id) else { return Applied::AlreadyEnded };
         let before = (!conv.marks.is_empty()).then(|| {
             let f = conv.facts();
-            (conv.key(&unknown), conv.items(&f, &life, idle_ms, &unknown), conv.anger(&f, &life))
+            let anger = conv.anger(&f, &life);
+            (conv.key(&unknown), conv.items(&f, &life, anger, idle_ms, &unknown), anger)
         });
         conv.fold(event, interned);
         let after = conv.facts();
         let key = conv.key(&unknown);
-        let items = conv.items(&after, &life, idle_ms, &unknown);
-        let anger = (before.as_ref().and_then(|b| b.2), conv.anger(&after, &life));
-        for (action, a) in signal::changes(anger.0, anger.1) {
+        let anger = conv.anger(&after, &life);
+        let items = conv.items(&after, &life, anger, idle_ms, &unknown);
+        for (action, a) in signal::changes(before.as_ref().and_then(|b| b.2), anger) {
             let Some(a) = a else { continue };
             self.signals.push(Signal {
                 kind: SignalKind::AngryWithBot,
@@ -427,13 +428,13 @@ impl ConversationOperator {
         if conv.topic.as_ref() == Some(&tag) {
             return true;
         }
-        let f = conv.facts();
-        let items = conv.items(&f, &life, idle_ms, &unknown);
         let old = groups(&conv.key(&unknown));
         conv.topic = Some(tag);
         conv.dirty = true;
         let new = groups(&conv.key(&unknown));
         if old != new {
+            let f = conv.facts();
+            let items = conv.items(&f, &life, conv.anger(&f, &life), idle_ms, &unknown);
             let mut change = WindowChange::default();
             items.iter().for_each(|i| change.apply(windows, &old, i, -1));
             items.iter().for_each(|i| change.apply(windows, &new, i, 1));

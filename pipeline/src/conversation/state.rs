@@ -166,9 +166,17 @@ impl Conversation {
         self.team.as_ref().map(|(_, t)| &**t)
     }
 
-    /// Every window contribution: the facts' own, the waits for a human, the night start, and
-    /// the SLA outcomes (a met clock at its stopping event, a breached one at its deadline).
-    pub(super) fn items(&self, f: &Facts, life: &Lifecycle, idle_ms: i64, unknown: &Arc<str>) -> Vec<Item> {
+    /// Every window contribution: the facts' own, the waits for a human, the night start, the
+    /// angry-with-bot message (`anger`, from [`Conversation::anger`] of the same facts), and the
+    /// SLA outcomes (a met clock at its stopping event, a breached one at its deadline).
+    pub(super) fn items(
+        &self,
+        f: &Facts,
+        life: &Lifecycle,
+        anger: Option<Anger>,
+        idle_ms: i64,
+        unknown: &Arc<str>,
+    ) -> Vec<Item> {
         let mut items = f.items(&self.marks);
         for w in f.waits(&self.marks, idle_ms) {
             let tier = f.tier_at(w.from);
@@ -178,7 +186,7 @@ impl Conversation {
             let tier = f.tier_at(f.started_at);
             items.push(Item { at: f.started_at, measure: Measure::Night, value: 1, tier });
         }
-        if let Some(a) = self.anger(f, life) {
+        if let Some(a) = anger {
             items.push(Item { at: a.at, measure: Measure::AngryWithBot, value: 1, tier: 1 });
         }
         let clocks = life.clocks(f, &self.marks, &self.channel(unknown), self.team());

@@ -372,9 +372,9 @@ impl Processor {
         if !self.topics {
             return;
         }
-        let id: std::sync::Arc<str> = std::sync::Arc::from(event.conversation_id.as_str());
-        if let Some(tag) = self.state.topics.on_customer_message(&id, event.ts_ms, text) {
-            self.state.conversations.assign_topic(&id, tag, &mut self.state.windows);
+        let id = event.conversation_id.as_str();
+        if let Some(tag) = self.state.topics.on_customer_message(id, event.ts_ms, text) {
+            self.state.conversations.assign_topic(id, tag, &mut self.state.windows);
         }
     }
 

@@ -308,8 +308,10 @@ pub fn score(text: &str) -> Option<f32> {
             ["不", "没", "无"].iter().find_map(|n| w.strip_prefix(n)).and_then(|rest| r.lexicon.get(rest));
         // a word glued to what follows ("谢谢你们"): its longest lexicon prefix of 2+ characters
         let prefix = || {
-            let ends: Vec<usize> = w.char_indices().map(|(k, _)| k).skip(2).collect();
-            ends.into_iter().rev().find_map(|end| r.lexicon.get(&w[..end]).copied())
+            // character boundaries from the right, down to the end of the second character
+            let shortest = w.char_indices().nth(2).map_or(w.len(), |(k, _)| k);
+            let ends = w.char_indices().rev().map(|(k, _)| k).take_while(|&k| k >= shortest);
+            ends.map(|end| &w[..end]).find_map(|p| r.lexicon.get(p).copied())
         };
         let base = r.lexicon.get(w).copied().or(negated.map(|v| -0.74 * v));
         let Some(base) = base.or_else(|| (w.chars().count() > 2).then(prefix).flatten()) else { continue };

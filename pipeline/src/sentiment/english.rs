@@ -257,7 +257,9 @@ impl Vader {
         // account handles and links name things, they carry no feeling ("@united", "@AmazonHelp");
         // "fixed.thanks" is two words
         // typographic apostrophes ("don’t") are the ASCII one for negations
-        let text: &str = &text.replace('\u{2019}', "'");
+        let text: std::borrow::Cow<'_, str> =
+            if text.contains('\u{2019}') { text.replace('\u{2019}', "'").into() } else { text.into() };
+        let text: &str = &text;
         let raw: Vec<&str> = text
             .split_whitespace()
             .filter(|t| !t.starts_with('@') && !t.starts_with("http"))

@@ -193,17 +193,19 @@ impl TopicModel {
             centroids: Vec::new(),
             topics: Vec::new(),
         };
+        let projected: Vec<Option<Vec<f32>>> = rows.iter().map(|r| model.project(r)).collect();
         if config.center {
             let mut mean = vec![0f32; dims];
             let mut n = 0usize;
-            for v in rows.iter().filter_map(|r| model.embed_row(r)) {
-                mean.iter_mut().zip(&v).for_each(|(m, x)| *m += x);
+            for v in projected.iter().flatten() {
+                mean.iter_mut().zip(v).for_each(|(m, x)| *m += x);
                 n += 1;
             }
             mean.iter_mut().for_each(|m| *m /= n.max(1) as f32);
             model.mean = mean;
         }
-        let embedded: Vec<Option<Vec<f32>>> = rows.iter().map(|r| model.embed_row(r)).collect();
+        let embedded: Vec<Option<Vec<f32>>> =
+            projected.into_iter().map(|v| v.and_then(|v| model.center(v))).collect();
         let present: Vec<usize> = (0..embedded.len()).filter(|&i| embedded[i].is_some()).collect();
         let mut data = Array2::<f32>::zeros((present.len(), dims));
         for (r, &i) in present.iter().enumerate() {
@@ -266,6 +268,11 @@ impl TopicModel {
 
     /// The unit LSA vector of a TF-IDF row (`None` without any known term).
     fn embed_row(&self, row: &Sparse) -> Option<Vec<f32>> {
+        self.project(row).and_then(|v| self.center(v))
+    }
+
+    /// The unit LSA vector of a TF-IDF row, before centring.
+    fn project(&self, row: &Sparse) -> Option<Vec<f32>> {
         if row.is_empty() {
             return None;
         }
@@ -274,8 +281,12 @@ impl TopicModel {
             let c = &self.components[t as usize * self.dims..(t as usize + 1) * self.dims];
             v.iter_mut().zip(c).for_each(|(x, y)| *x += w * y);
         }
-        normalise(&mut v);
-        // the direction every document shares says nothing about its topic
+        normalise(&mut v).then_some(v)
+    }
+
+    /// `v` without the fitted documents' mean direction (which says nothing about a topic),
+    /// unit again; unchanged without a mean.
+    fn center(&self, mut v: Vec<f32>) -> Option<Vec<f32>> {
         v.iter_mut().zip(&self.mean).for_each(|(x, m)| *x -= m);
         normalise(&mut v).then_some(v)
     }

@@ -174,6 +174,8 @@ pub struct TopicOperator {
     ids: Vec<u32>,
     /// The group of each topic of the current model (id or `other`).
     groups: Vec<Arc<str>>,
+    /// The label of each topic of the current model (shared by the tickets it is given to).
+    labels: Vec<Arc<str>>,
     next_id: u32,
     next_refit_at: i64,
     /// Tickets the last fit used: while the window fills, a refit also comes once twice as many
@@ -200,6 +202,7 @@ impl TopicOperator {
             version: 0,
             ids: Vec::new(),
             groups: Vec::new(),
+            labels: Vec::new(),
             next_id: 1,
             next_refit_at: i64::MIN,
             fitted_on: 0,
@@ -241,10 +244,10 @@ impl TopicOperator {
         }
     }
 
-    fn tag(&self, model: &TopicModel, index: usize) -> TopicTag {
+    fn tag(&self, index: usize) -> TopicTag {
         TopicTag {
             id: self.ids[index],
-            label: Arc::from(model.topics[index].label()),
+            label: self.labels[index].clone(),
             version: self.version,
             group: self.groups[index].clone(),
         }
@@ -253,32 +256,28 @@ impl TopicOperator {
     /// A customer message of `conversation` at `ts`: starts or extends its ticket (up to
     /// `messages` messages) and returns the ticket's topic when a model exists and knows a word
     /// of it; `None` once the ticket is complete (its topic stands).
-    pub fn on_customer_message(&mut self, conversation: &Arc<str>, ts: i64, text: &str) -> Option<TopicTag> {
+    pub fn on_customer_message(&mut self, conversation: &str, ts: i64, text: &str) -> Option<TopicTag> {
         let known = self.tickets.get(conversation).and_then(|&n| n.checked_sub(self.popped));
-        let ticket_text = match known.and_then(|j| self.recent.get_mut(j as usize)) {
-            Some(t) if &t.conversation == conversation => {
+        let j = match known.map(|j| j as usize).filter(|&j| j < self.recent.len()) {
+            Some(j) if &*self.recent[j].conversation == conversation => {
+                let t = &mut self.recent[j];
                 if t.messages >= self.config.messages {
                     return None; // complete: its topic stands
                 }
                 t.messages += 1;
                 t.text.push('\n');
                 t.text.push_str(text);
-                t.text.clone()
+                j
             }
             _ => {
+                let conversation: Arc<str> = Arc::from(conversation);
                 self.tickets.insert(conversation.clone(), self.popped + self.recent.len() as u64);
-                self.recent.push_back(Ticket {
-                    ts,
-                    conversation: conversation.clone(),
-                    text: text.to_string(),
-                    messages: 1,
-                });
-                text.to_string()
+                self.recent.push_back(Ticket { ts, conversation, text: text.to_string(), messages: 1 });
+                self.recent.len() - 1
             }
         };
-        let model = self.model.as_ref()?;
-        let (index, _) = model.assign(&ticket_text)?;
-        Some(self.tag(model, index))
+        let (index, _) = self.model.as_ref()?.assign(&self.recent[j].text)?;
+        Some(self.tag(index))
     }
 
     /// Drops tickets older than the window before `watermark`.
@@ -359,6 +358,7 @@ impl TopicOperator {
         self.groups = (0..model.k())
             .map(|i| if top[i] { Arc::from(ids[i].to_string()) } else { Arc::from(OTHER) })
             .collect();
+        self.labels = model.topics.iter().map(|t| Arc::from(t.label())).collect();
         self.version += 1;
         self.ids = ids;
         let rows = (0..model.k())
@@ -380,7 +380,7 @@ impl TopicOperator {
                 if let Some(i) = *a
                     && open(&t.conversation)
                 {
-                    backlog.push((t.conversation.clone(), self.tag(&model, i)));
+                    backlog.push((t.conversation.clone(), self.tag(i)));
                 }
             }
         }

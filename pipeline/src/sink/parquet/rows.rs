@@ -56,6 +56,17 @@ fn bools<T>(rows: &[&T], f: impl Fn(&T) -> bool) -> ArrayRef {
     Arc::new(BooleanArray::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()))
 }
 
+fn string_lists<'a, T: 'a, I: Iterator<Item = &'a str>>(rows: &[&'a T], f: impl Fn(&'a T) -> I) -> ArrayRef {
+    let mut lists = ListBuilder::new(StringBuilder::new());
+    for r in rows {
+        for s in f(r) {
+            lists.values().append_value(s);
+        }
+        lists.append(true);
+    }
+    Arc::new(lists.finish())
+}
+
 fn strs<'a, T: 'a>(rows: &[&'a T], f: impl Fn(&'a T) -> Option<&'a str>) -> ArrayRef {
     Arc::new(StringArray::from(rows.iter().map(|r| f(r)).collect::<Vec<_>>()))
 }
@@ -68,13 +79,6 @@ impl TableRow for ConversationRow {
     }
 
     fn to_batch(rows: &[&Self]) -> Result<RecordBatch> {
-        let mut reasons = ListBuilder::new(StringBuilder::new());
-        for r in rows {
-            for reason in &r.handoff_reasons {
-                reasons.values().append_value(reason);
-            }
-            reasons.append(true);
-        }
         let by_role = |i: usize| u32s(rows, move |r| r.messages_by_role[i]);
         let columns: Vec<ArrayRef> = vec![
             strs(rows, |r| Some(&*r.conversation_id)),
@@ -107,7 +111,7 @@ impl TableRow for ConversationRow {
             ts(rows, |r| r.waiting_since),
             u32s(rows, |r| r.handoffs),
             u8s(rows, |r| Some(r.max_tier)),
-            Arc::new(reasons.finish()),
+            string_lists(rows, |r| r.handoff_reasons.iter().map(|x| &**x)),
             bools(rows, |r| r.resolved),
             ts(rows, |r| r.first_resolved_at),
             f64s(rows, |r| r.first_resolution_s),
@@ -293,20 +297,13 @@ impl TableRow for crate::topics::TopicRow {
     }
 
     fn to_batch(rows: &[&Self]) -> Result<RecordBatch> {
-        let mut terms = ListBuilder::new(StringBuilder::new());
-        for r in rows {
-            for t in &r.terms {
-                terms.values().append_value(t);
-            }
-            terms.append(true);
-        }
         let labels: Vec<String> = rows.iter().map(|r| r.terms.join(" ")).collect();
         let columns: Vec<ArrayRef> = vec![
             u32s(rows, |r| r.model_version),
             ts(rows, |r| Some(r.fitted_at)),
             u32s(rows, |r| r.topic_id),
             Arc::new(StringArray::from_iter_values(labels.iter())),
-            Arc::new(terms.finish()),
+            string_lists(rows, |r| r.terms.iter().map(String::as_str)),
             u64s(rows, |r| r.size),
             f64s(rows, |r| Some(r.share)),
             bools(rows, |r| r.emerging),
