@@ -38,10 +38,9 @@ fn banking77_intents_nmi_at_least_0_63() {
 }
 
 /// THUCNews titles (10,000 Chinese news titles, 10 classes), k = 10: scikit-learn's recipe with
-/// jieba reaches 0.178. The target is 0.40, not reached yet: with the default seed 0.249
-/// (seeds 1 and 2: 0.343, 0.305). This guards what is reached and prints it.
+/// jieba reaches 0.178; the target is 0.40.
 #[test]
-fn thucnews_titles_nmi_above_the_scikit_learn_recipe() {
+fn thucnews_titles_nmi_at_least_0_40() {
     let Some(shared) = shared() else { return };
     let report =
         run_ok(
@@ -50,12 +49,13 @@ fn thucnews_titles_nmi_above_the_scikit_learn_recipe() {
             ),
         );
     println!("{report}");
-    assert!(nmi_of(&report) >= 0.24, "{report}");
+    assert!(nmi_of(&report) >= 0.40, "{report}");
 }
 
 /// The pipeline on generated tickets (`gen_events.py`, 6,000 conversations over a day, 12 topics
-/// in two languages): topics are assigned live, refitted every 2 hours of event time with
-/// stable ids, and agree with the generator's topics (NMI against `truth/conversations.jsonl`).
+/// in two languages, each written four ways, so k = 40): topics are assigned live, refitted every
+/// 2 hours of event time with stable ids, and agree with the generator's topics (NMI against
+/// `truth/conversations.jsonl` at least 0.7; scikit-learn's recipe reaches 0.56 at k = 24).
 #[test]
 fn live_topics_recover_the_generated_topics_with_ids_stable_across_refits() {
     let Some(shared) = shared() else { return };
@@ -71,7 +71,7 @@ fn live_topics_recover_the_generated_topics_with_ids_stable_across_refits() {
         .unwrap();
     assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
     let config = dir.path().join("topics.toml");
-    std::fs::write(&config, "[topics]\nk = 24\nrefit_every = \"2h\"\nmax_fit_tickets = 3000\n").unwrap();
+    std::fs::write(&config, "[topics]\nk = 40\nrefit_every = \"2h\"\nmax_fit_tickets = 3000\n").unwrap();
     let out = dir.path().join("out");
     run_ok(
         bin()
@@ -109,7 +109,7 @@ fn live_topics_recover_the_generated_topics_with_ids_stable_across_refits() {
     );
     let nmi = ticketpulse_pipeline::topics::nmi(&want, &got);
     println!("NMI of live topics against the generated ones: {nmi:.3} ({} conversations)", got.len());
-    assert!(nmi >= 0.6, "NMI {nmi}");
+    assert!(nmi >= 0.7, "NMI {nmi}");
 
     // the topics table: one row per topic and version; ids stable across the refits
     let topics = rows(&out, Table::Topics);
@@ -141,7 +141,17 @@ fn live_topics_recover_the_generated_topics_with_ids_stable_across_refits() {
         *top_per_version.entry(cell(r, "model_version").parse().unwrap()).or_default() += 1;
     }
     assert!(top_per_version.values().all(|&n| n <= 10), "{top_per_version:?}");
-    assert!(top_ids.len() <= 14, "the top set changes little across refits: {top_ids:?}");
+    // once the window is full (the last refits start from the previous topics), the top set
+    // changes little
+    let steady: std::collections::HashSet<&str> = topics
+        .iter()
+        .filter(|r| {
+            cell(r, "top") == "true"
+                && versions.keys().rev().take(4).any(|v| v.to_string() == cell(r, "model_version"))
+        })
+        .map(|r| cell(r, "topic_id"))
+        .collect();
+    assert!(steady.len() <= 12, "the top set changes little across the last refits: {steady:?}");
     let windows = latest_windows(&rows(&out, Table::WindowMetrics));
     let groups: std::collections::HashSet<&str> =
         windows.iter().filter(|r| cell(r, "dimension") == "topic").map(|r| cell(r, "topic")).collect();

@@ -57,6 +57,15 @@ struct FitArgs {
     /// Write the fitted model here.
     #[arg(long)]
     save: Option<PathBuf>,
+    /// Rows the LSA and k-means stages see at most (a random sample; EM sees all).
+    #[arg(long, default_value_t = FitConfig::default().sample)]
+    sample: usize,
+    /// k-means iterations at most.
+    #[arg(long, default_value_t = FitConfig::default().max_iterations)]
+    max_iterations: u64,
+    /// k-means finds this many times k clusters, merged to k (1: no merge).
+    #[arg(long, default_value_t = FitConfig::default().oversplit)]
+    oversplit: usize,
     /// Print at most this many topics (largest first).
     #[arg(long, default_value_t = 100)]
     show: usize,
@@ -80,25 +89,25 @@ fn fit(a: FitArgs) -> Result<()> {
         k: a.k,
         dims: a.dims,
         runs: a.runs,
+        sample: a.sample,
+        max_iterations: a.max_iterations,
+        oversplit: a.oversplit,
         char_bigrams: !a.no_char_bigrams,
         seed: a.seed,
         center: !a.no_center,
         ..FitConfig::default()
     };
+    // the Chinese segmenter's dictionary loads once per process (as jieba.initialize() in the
+    // Python recipe); not part of a fit
+    ticketpulse_pipeline::sentiment::chinese_rules::warm_up();
     let bar = crate::report::bar(Some(100), "fitting");
     let fit_started = Instant::now();
-    let stages = std::cell::RefCell::new(Vec::<(String, Instant)>::new());
     let fitted = TopicModel::fit(&texts, &config, &|stage, done| {
-        stages.borrow_mut().push((stage.to_string(), Instant::now()));
         bar.set_message(stage.to_string());
         bar.set_position((done * 100.0) as u64);
     })?;
     bar.finish_and_clear();
-    let stages = stages.into_inner();
-    let timings: Vec<String> = stages
-        .windows(2)
-        .map(|w| format!("{} {:.2}s", w[0].0, w[1].1.duration_since(w[0].1).as_secs_f64()))
-        .collect();
+    let timings: Vec<String> = fitted.stages.iter().map(|(stage, s)| format!("{stage} {s:.3}s")).collect();
     tracing::info!("fit stages: {}", timings.join(", "));
     let fit_s = fit_started.elapsed().as_secs_f64();
     let model = &fitted.model;

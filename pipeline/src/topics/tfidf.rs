@@ -3,8 +3,8 @@
 //! The vocabulary keeps terms in at least `min_df` documents and at most `max_df` of them (a
 //! share), the `max_terms` most frequent first.
 
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// A sparse row: (term index, weight), sorted by index.
 pub type Sparse = Vec<(u32, f32)>;
@@ -39,7 +39,7 @@ impl Tfidf {
     /// Fits the vocabulary on tokenised documents.
     pub fn fit(docs: &[Vec<String>], limits: VocabularyLimits) -> Tfidf {
         let n = docs.len();
-        let mut df: HashMap<&str, usize> = HashMap::new();
+        let mut df: HashMap<&str, usize> = HashMap::default();
         for d in docs {
             let mut seen: Vec<&str> = d.iter().map(String::as_str).collect();
             seen.sort_unstable();
@@ -57,7 +57,7 @@ impl Tfidf {
         kept.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let terms: Vec<String> = kept.iter().map(|(t, _)| (*t).to_string()).collect();
         let idf = kept.iter().map(|&(_, c)| (((1 + n) as f32) / ((1 + c) as f32)).ln() + 1.0).collect();
-        let mut model = Tfidf { terms, idf, index: HashMap::new() };
+        let mut model = Tfidf { terms, idf, index: HashMap::default() };
         model.reindex();
         model
     }
