@@ -1,5 +1,5 @@
-//! Criterion benchmarks of topics: live assignment of a ticket (tokens, TF-IDF, LSA, nearest
-//! centroid) and a fit, on the first customer messages of the built-in generator's conversations
+//! Criterion benchmarks of topics: live assignment of a ticket (tokens, TF-IDF, the mixture's most
+//! likely topic) and a fit, on the first customer messages of the built-in generator's conversations
 //! (the gen_events.py templates, Chinese and English). Run: `cargo bench -p ticketpulse-pipeline
 //! --bench topics`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]

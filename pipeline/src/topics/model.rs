@@ -205,9 +205,22 @@ impl TopicModel {
         let mut stages = Stages { progress, current: None, done: Vec::new() };
         let tokenizer = Tokenizer { char_bigrams: config.char_bigrams };
         stages.start("tokenising", 0.0);
-        let pairs: Vec<Vec<(String, String)>> = map_halves(texts, |t| tokenizer.tokens_with_surface(t));
-        let docs: Vec<Vec<String>> =
-            pairs.iter().map(|d| d.iter().map(|(t, _)| t.clone()).collect()).collect();
+        // support tickets repeat themselves ("where is my order"): each distinct text is
+        // tokenised and weighted once
+        let mut distinct: rustc_hash::FxHashMap<&str, usize> = Default::default();
+        let of: Vec<usize> = texts
+            .iter()
+            .map(|t| {
+                let next = distinct.len();
+                *distinct.entry(t.as_str()).or_insert(next)
+            })
+            .collect();
+        let mut unique: Vec<&str> = vec![""; distinct.len()];
+        for (t, &i) in &distinct {
+            unique[i] = t;
+        }
+        let unique_docs: Vec<Vec<String>> = map_halves(&unique, |t| tokenizer.tokens(t));
+        let docs: Vec<&Vec<String>> = of.iter().map(|&u| &unique_docs[u]).collect();
         stages.start("weighting (TF-IDF)", 0.1);
         let tfidf = Tfidf::fit(&docs, config.vocabulary);
         if tfidf.is_empty() {
@@ -217,7 +230,8 @@ impl TopicModel {
                 texts.len()
             )));
         }
-        let rows: Vec<Sparse> = map_halves(&docs, |d| tfidf.transform(d));
+        let unique_rows: Vec<Sparse> = map_halves(&unique_docs, |d| tfidf.transform(d));
+        let rows: Vec<Sparse> = of.iter().map(|&u| unique_rows[u].clone()).collect();
         let present: Vec<usize> = (0..rows.len()).filter(|&i| !rows[i].is_empty()).collect();
         let terms = tfidf.len();
         let previous = previous.filter(|p| config.k.is_none_or(|k| k == p.k()));
@@ -226,7 +240,8 @@ impl TopicModel {
                 stages.start("refining (EM)", 0.5);
                 let k = p.k();
                 let before: Vec<Option<usize>> =
-                    map_halves(&docs, |d| p.mixture.best(&p.tfidf.transform(d)).map(|b| b.0));
+                    map_halves(&unique_docs, |d| p.mixture.best(&p.tfidf.transform(d)).map(|b| b.0));
+                let before: Vec<Option<usize>> = of.iter().map(|&u| before[u]).collect();
                 let (mixture, assignments, _) =
                     Mixture::from_labels(&rows, &before, terms, k).refine(&rows, terms, config.em_iterations);
                 (assignments, mixture, KChoice::Given(k), Start::Previous)
@@ -238,7 +253,7 @@ impl TopicModel {
         };
         let k = mixture.k;
         stages.start("labelling", 0.9);
-        let topics = describe(&rows, &pairs, &assignments, k, &tfidf, config.label_terms);
+        let topics = describe(&rows, texts, &tokenizer, &assignments, k, &tfidf, config.label_terms);
         stages.finish();
         progress("done", 1.0);
         let model = TopicModel { tokenizer, tfidf, mixture, topics };
@@ -283,6 +298,9 @@ impl TopicModel {
     }
 }
 
+/// k-means finds at most this many clusters when over-splitting (unless k itself is larger).
+const OVERSPLIT_CAP: usize = 80;
+
 /// A fit from scratch (stages 2 to 4 of the module's description): the mixture, each row's
 /// topic and how k was chosen.
 fn fresh(
@@ -308,7 +326,9 @@ fn fresh(
             choose_k(&data, config, stages.progress)?
         }
     };
-    let split = (config.oversplit.max(1) * k).min(sample.len() / 2).max(k);
+    // over-splitting serves a small k (a few broad topics written many ways); at a large k the
+    // clusters are already narrow, and k-means' cost grows with the clusters
+    let split = (config.oversplit.max(1) * k).min(OVERSPLIT_CAP.max(k)).min(sample.len() / 2).max(k);
     stages.start("clustering (k-means)", 0.5);
     let (_, labels) = kmeans(&data, split, config.runs, config.max_iterations, config.seed)?;
     stages.start("merging", 0.6);
@@ -672,7 +692,8 @@ fn silhouette(distance: &Array2<f32>, labels: &[usize], k: usize) -> f64 {
 /// documents, the 100 heaviest terms, unit length).
 fn describe(
     rows: &[Sparse],
-    pairs: &[Vec<(String, String)>],
+    texts: &[String],
+    tokenizer: &Tokenizer,
     assignments: &[Option<usize>],
     k: usize,
     tfidf: &Tfidf,
@@ -730,10 +751,13 @@ fn describe(
     // the commonest word behind each candidate term
     let wanted: std::collections::HashSet<&str> =
         topics.iter().flat_map(|(c, _)| c.iter().map(|&t| tfidf.term(t))).collect();
-    let mut surfaces: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
-    for (t, w) in pairs.iter().flatten() {
-        if wanted.contains(t.as_str()) {
-            *surfaces.entry(t).or_default().entry(w).or_default() += 1;
+    // (from every n-th text, 5,000 at most: enough to know how a term is usually written)
+    let mut surfaces: HashMap<String, HashMap<String, usize>> = HashMap::new();
+    for text in texts.iter().step_by(texts.len().div_ceil(5_000).max(1)) {
+        for (t, w) in tokenizer.tokens_with_surface(text) {
+            if wanted.contains(t.as_str()) {
+                *surfaces.entry(t).or_default().entry(w).or_default() += 1;
+            }
         }
     }
     let surface = |t: &str| -> String {

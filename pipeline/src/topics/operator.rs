@@ -1,11 +1,12 @@
 //! Topics in the stream. Each conversation's ticket text (its first `messages` customer
-//! messages) is assigned to the nearest topic of the current model as it arrives. The model is
+//! messages) is assigned to the most likely topic of the current model as it arrives. The model is
 //! refitted in event time: first once `min_tickets` tickets are in (then the tickets of the
 //! conversations still open are assigned too), then every `refit_every` of event time on the
 //! tickets of the last `window` (the newest `max_fit_tickets`), and also whenever the tickets in
 //! hand have doubled since the last fit while fewer than `max_fit_tickets` were used, so the
-//! first, small model is soon replaced. A refit starts k-means from the previous topics and keeps
-//! their k, so that topics persist. Topic ids stay stable across
+//! first, small model is soon replaced. While the window fills, a refit starts from scratch;
+//! after that it runs EM from the previous topics and keeps their k, so that topics persist
+//! (and costs a few passes over the tickets instead of a full fit). Topic ids stay stable across
 //! refits: each new topic takes the id of the previous model's topic whose term-space centroid is
 //! most similar (cosine ≥ `match_threshold`, one-to-one, best pairs first); a topic without a match
 //! gets a new id and is flagged *emerging*. A ticket keeps the topic (and model version) it was
