@@ -10,6 +10,7 @@
 //! end on one channel, in order (see [`source::SourceMessage`]). At a barrier the runtime runs the
 //! commit protocol of [`runtime::checkpoint`].
 
+pub mod alerts;
 pub mod config;
 pub mod conversation;
 pub mod decode;
