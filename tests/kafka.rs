@@ -161,7 +161,7 @@ fn broker_path_equals_file_path_with_dead_letters_and_committed_offsets() {
     let windows = |out: &Path| -> BTreeMap<String, String> {
         latest_windows(&rows(out, Table::WindowMetrics))
             .into_iter()
-            .filter(|r| cell(r, "dimension") != "topic")
+            .filter(|r| !["topic", "channel_topic"].contains(&cell(r, "dimension")))
             .map(|r| {
                 (
                     window_key(&r),

@@ -156,5 +156,27 @@ fn live_topics_recover_the_generated_topics_with_ids_stable_across_refits() {
     let groups: std::collections::HashSet<&str> =
         windows.iter().filter(|r| cell(r, "dimension") == "topic").map(|r| cell(r, "topic")).collect();
     assert!(groups.contains("other"), "{groups:?}");
+    // channel × topic rows split each topic row by channel, exactly
+    let mut by_topic: std::collections::BTreeMap<(String, String, String), (u64, u64)> = Default::default();
+    for r in &windows {
+        let key = (
+            cell(r, "window_kind").to_string(),
+            cell(r, "window_start").to_string(),
+            cell(r, "topic").to_string(),
+        );
+        let n: u64 = cell(r, "conversations_started").parse().unwrap();
+        match cell(r, "dimension") {
+            "topic" => by_topic.entry(key).or_default().0 += n,
+            "channel_topic" => {
+                assert!(!cell(r, "channel").is_empty(), "a channel_topic row names its channel");
+                by_topic.entry(key).or_default().1 += n
+            }
+            _ => {}
+        }
+    }
+    assert!(by_topic.values().any(|&(t, _)| t > 0), "topic rows with conversations");
+    for (key, (topic, split)) in &by_topic {
+        assert_eq!(topic, split, "{key:?}");
+    }
     assert!(groups.iter().all(|g| *g == "other" || top_ids.contains(*g)), "{groups:?} vs {top_ids:?}");
 }

@@ -223,7 +223,7 @@ pub fn window_metrics_schema() -> SchemaRef {
             col("window_kind", Utf8, false, "tumbling | hopping");
             col("window_start", ts(), false, "inclusive start of the window");
             col("window_end", ts(), false, "exclusive end of the window");
-            col("dimension", Utf8, false, "what the row is grouped by: channel | team | tier | topic");
+            col("dimension", Utf8, false, "what the row is grouped by: channel | team | tier | topic | channel_topic (channel and topic both set)");
             col("channel", Utf8, true, "the channel, on rows grouped by channel");
             col("team", Utf8, true, "the team, on rows grouped by team");
             col(

@@ -215,16 +215,17 @@ fn unknown_channel() -> Arc<str> {
     Arc::from(UNKNOWN_CHANNEL)
 }
 
-/// The window groups of a key: its channel, its team and its topic group (if any); the tier
-/// comes with each item.
+/// The window groups of a key: its channel, its team, its topic group and its channel with its
+/// topic group (`weibo/7`, if it has a topic); the tier comes with each item.
 fn groups(key: &Key) -> Vec<Group> {
-    let mut g = Vec::with_capacity(3);
+    let mut g = Vec::with_capacity(4);
     g.push((Dimension::Channel, key.channel.clone()));
     if let Some(t) = &key.team {
         g.push((Dimension::Team, t.clone()));
     }
     if let Some(t) = &key.topic {
         g.push((Dimension::Topic, t.clone()));
+        g.push((Dimension::ChannelTopic, Arc::from(format!("{}/{t}", key.channel))));
     }
     g
 }

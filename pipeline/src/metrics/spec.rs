@@ -45,6 +45,8 @@ pub enum Dimension {
     /// The topic group of the conversation's ticket: a top topic's id, or `other`
     /// (conversations without a topic yet are not in any topic row).
     Topic,
+    /// The channel and the topic group together (`weibo/7`): where a topic surges.
+    ChannelTopic,
 }
 
 impl Dimension {
@@ -55,6 +57,7 @@ impl Dimension {
             Dimension::Team => "team",
             Dimension::Tier => "tier",
             Dimension::Topic => "topic",
+            Dimension::ChannelTopic => "channel_topic",
         }
     }
 }

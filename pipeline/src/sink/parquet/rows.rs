@@ -144,8 +144,14 @@ impl TableRow for ConversationRow {
 }
 
 /// The group value of a window row grouped by `d`.
+/// The value of group column `d` of a row: its group when grouped by `d`; a `channel_topic` row
+/// (`weibo/7`) fills both the channel and the topic column.
 fn group(r: &ClosedWindow, d: Dimension) -> Option<&str> {
-    (r.group.0 == d).then_some(&*r.group.1)
+    match (r.group.0, d) {
+        (Dimension::ChannelTopic, Dimension::Channel) => r.group.1.rsplit_once('/').map(|p| p.0),
+        (Dimension::ChannelTopic, Dimension::Topic) => r.group.1.rsplit_once('/').map(|p| p.1),
+        (g, d) => (g == d).then_some(&*r.group.1),
+    }
 }
 
 /// The `i`-th duration sketch of a window, in the column order of the schema.

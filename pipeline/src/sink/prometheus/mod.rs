@@ -83,7 +83,7 @@ impl WindowGauges {
         let labels: [&str; 2] = match w.group.0 {
             Dimension::Channel => [&w.group.1, ""],
             Dimension::Tier => ["", &w.group.1],
-            Dimension::Team | Dimension::Topic => return,
+            Dimension::Team | Dimension::Topic | Dimension::ChannelTopic => return,
         };
         let shown = self.shown.entry(w.group.clone()).or_insert(i64::MIN);
         if w.start < *shown {
