@@ -39,7 +39,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Score, evaluate or retrain the sentiment models.
     Sentiment(sentiment::SentimentArgs),
-    /// Fit ticket topics on a file of texts (TF-IDF + LSA + k-means).
+    /// Fit ticket topics on a file of texts (TF-IDF, LSA + k-means on a sample, merged clusters,
+    /// then EM of a multinomial mixture).
     Topics(topics::TopicsArgs),
 }
 
