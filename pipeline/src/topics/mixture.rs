@@ -10,6 +10,7 @@
 //! two fixed halves on two threads; the halves' sums are added in a fixed order, so results do
 //! not depend on the machine.
 
+use super::in_halves as halves;
 use super::tfidf::Sparse;
 
 /// Additive smoothing of the word distributions (in units of TF-IDF weight).
@@ -133,12 +134,10 @@ impl Mixture {
         Some((best, 1.0 / z))
     }
 
-    /// The E-step: each row's responsibilities (none for an empty row) and the total
-    /// log-likelihood of the rows.
-    fn expect(&self, rows: &[Sparse]) -> (Responsibilities, f64) {
-        let [(mut resp, a), (second, b)] = halves(rows, |rows, _| {
+    /// The E-step: each row's responsibilities (none for an empty row).
+    fn expect(&self, rows: &[Sparse]) -> Responsibilities {
+        let [mut resp, second] = halves(rows, |rows, _| {
             let mut out = Responsibilities::new();
-            let mut total = 0f64;
             let mut ll = Vec::with_capacity(self.k);
             for row in rows {
                 if row.is_empty() {
@@ -149,7 +148,6 @@ impl Mixture {
                 let top = ll.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 ll.iter_mut().for_each(|l| *l = (*l - top).exp());
                 let z: f32 = ll.iter().sum();
-                total += f64::from(top + z.ln());
                 let kept: f32 = ll.iter().filter(|&&p| p >= FLOOR * z).sum();
                 out.push(
                     ll.iter()
@@ -158,27 +156,22 @@ impl Mixture {
                         .map(|(c, &p)| (c as u32, p / kept)),
                 );
             }
-            (out, total)
+            out
         });
         resp.append(second);
-        (resp, a + b)
+        resp
     }
 
     /// EM from this mixture: at most `iterations` rounds, stopping once fewer than one document
-    /// in 2,000 changes its most likely topic. Returns the mixture, each row's most likely topic
-    /// and the final log-likelihood.
-    pub fn refine(
-        self,
-        rows: &[Sparse],
-        terms: usize,
-        iterations: usize,
-    ) -> (Mixture, Vec<Option<usize>>, f64) {
+    /// in 2,000 changes its most likely topic. Returns the mixture and each row's most likely
+    /// topic.
+    pub fn refine(self, rows: &[Sparse], terms: usize, iterations: usize) -> (Mixture, Vec<Option<usize>>) {
         let mut mixture = self;
-        let (mut resp, mut ll) = mixture.expect(rows);
+        let mut resp = mixture.expect(rows);
         let mut labels = resp.argmax();
         for _ in 0..iterations {
             mixture = Mixture::estimate(rows, &resp, terms, mixture.k);
-            (resp, ll) = mixture.expect(rows);
+            resp = mixture.expect(rows);
             let next = resp.argmax();
             let changed = next.iter().zip(&labels).filter(|(a, b)| a != b).count();
             labels = next;
@@ -186,23 +179,8 @@ impl Mixture {
                 break;
             }
         }
-        (mixture, labels, ll)
+        (mixture, labels)
     }
-}
-
-/// Runs `f` on the first and the second half of the rows (with the index of the half's first
-/// row) on two threads; the results in order.
-fn halves<T: Send>(rows: &[Sparse], f: impl Fn(&[Sparse], usize) -> T + Sync) -> [T; 2] {
-    let mid = rows.len() / 2;
-    let (ra, rb) = rows.split_at(mid);
-    if rows.len() < 512 {
-        return [f(ra, 0), f(rb, mid)];
-    }
-    std::thread::scope(|s| {
-        let second = s.spawn(|| f(rb, mid));
-        let first = f(ra, 0);
-        [first, second.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))]
-    })
 }
 
 #[cfg(test)]
@@ -223,7 +201,7 @@ mod tests {
             .collect();
         // a noisy start: every fifth row in the wrong topic
         let start: Vec<Option<usize>> = (0..40).map(|i| Some((i % 2) ^ usize::from(i % 5 == 0))).collect();
-        let (m, labels, _) = Mixture::from_labels(&rows, &start, 9, 2).refine(&rows, 9, 30);
+        let (m, labels) = Mixture::from_labels(&rows, &start, 9, 2).refine(&rows, 9, 30);
         let a = labels[0].unwrap();
         for (i, l) in labels.iter().enumerate() {
             assert_eq!(*l == Some(a), i % 2 == 0, "{labels:?}");

@@ -9,6 +9,25 @@ pub mod score;
 pub mod text;
 pub mod tfidf;
 
+/// Runs `f` on the first and the second half of `items` (with the index of the half's first item)
+/// on two threads (one for fewer than 512 items); the results in order. The halves are fixed, so
+/// results do not depend on the machine.
+pub(crate) fn in_halves<'a, T: Sync, U: Send>(
+    items: &'a [T],
+    f: impl Fn(&'a [T], usize) -> U + Sync,
+) -> [U; 2] {
+    let mid = items.len() / 2;
+    let (a, b) = items.split_at(mid);
+    if items.len() < 512 {
+        return [f(a, 0), f(b, mid)];
+    }
+    std::thread::scope(|s| {
+        let second = s.spawn(|| f(b, mid));
+        let first = f(a, 0);
+        [first, second.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))]
+    })
+}
+
 pub use model::{FitConfig, Fitted, KChoice, Start, Topic, TopicModel};
 pub use operator::{OTHER, Refit, TopicOperator, TopicRow, TopicTag, TopicsConfig};
 pub use score::{ari, nmi};

@@ -151,18 +151,11 @@ fn normalise_row(mut v: ndarray::ArrayViewMut1<f32>) {
     }
 }
 
-/// Applies `f` to every item on two threads (two fixed halves, results in order).
+/// Applies `f` to every item, on two threads.
 fn map_halves<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
-    if items.len() < 256 {
-        return items.iter().map(&f).collect();
-    }
-    let (a, b) = items.split_at(items.len() / 2);
-    std::thread::scope(|s| {
-        let second = s.spawn(|| b.iter().map(&f).collect::<Vec<U>>());
-        let mut out: Vec<U> = a.iter().map(&f).collect();
-        out.extend(second.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        out
-    })
+    let [mut first, second] = super::in_halves(items, |half, _| half.iter().map(&f).collect::<Vec<U>>());
+    first.extend(second);
+    first
 }
 
 /// Times the stages of a fit.
@@ -242,7 +235,7 @@ impl TopicModel {
                 let before: Vec<Option<usize>> =
                     map_halves(&unique_docs, |d| p.mixture.best(&p.tfidf.transform(d)).map(|b| b.0));
                 let before: Vec<Option<usize>> = of.iter().map(|&u| before[u]).collect();
-                let (mixture, assignments, _) =
+                let (mixture, assignments) =
                     Mixture::from_labels(&rows, &before, terms, k).refine(&rows, terms, config.em_iterations);
                 (assignments, mixture, KChoice::Given(k), Start::Previous)
             }
@@ -330,7 +323,7 @@ fn fresh(
     // clusters are already narrow, and k-means' cost grows with the clusters
     let split = (config.oversplit.max(1) * k).min(OVERSPLIT_CAP.max(k)).min(sample.len() / 2).max(k);
     stages.start("clustering (k-means)", 0.5);
-    let (_, labels) = kmeans(&data, split, config.runs, config.max_iterations, config.seed)?;
+    let labels = kmeans(&data, split, config.runs, config.max_iterations, config.seed)?;
     stages.start("merging", 0.6);
     let sample_rows: Vec<&Sparse> = sample.iter().map(|&i| &rows[i]).collect();
     let merged = merge(&sample_rows, &labels, split, k);
@@ -339,7 +332,7 @@ fn fresh(
         start[i] = Some(merged[l]);
     }
     stages.start("refining (EM)", 0.7);
-    let (mixture, assignments, _) =
+    let (mixture, assignments) =
         Mixture::from_labels(rows, &start, terms, k).refine(rows, terms, config.em_iterations);
     Ok((mixture, assignments, choice))
 }
@@ -512,14 +505,8 @@ fn lsa(rows: &[Sparse], terms: usize, dims: usize, seed: u64) -> Result<Vec<f32>
         let scale = if sigma > f32::EPSILON { 1.0 / sigma } else { 0.0 };
         col.mapv_inplace(|x| x * scale);
     }
-    let v = bt.dot(&u); // terms × dims
-    let mut components = vec![0f32; terms * dims];
-    for (t, row) in v.rows().into_iter().enumerate() {
-        for (d, x) in row.iter().enumerate() {
-            components[t * dims + d] = *x;
-        }
-    }
-    Ok(components)
+    // terms × dims, row-major
+    Ok(bt.dot(&u).iter().copied().collect())
 }
 
 /// An orthonormal basis of the column space of `a`: `A V Λ^(-1/2)` from the eigen decomposition
@@ -547,23 +534,17 @@ fn symmetric_eigen(a: Array2<f32>) -> Result<(Array1<f32>, Array2<f32>)> {
 }
 
 /// k-means (linfa-clustering's Lloyd iterations) of unit rows, `runs` times from different
-/// k-means++ seeds, the lowest inertia kept: unit centroids (k × dims) and each row's cluster.
+/// k-means++ seeds, the lowest inertia kept: each row's cluster.
 /// The k-means++ seeding is done here, in O(n·k·d) with one distance update per new centre:
 /// linfa 0.8's recomputes every point's distance to all chosen centres at each step
 /// (O(n·k²·d)), which took four fifths of a fit at k = 77.
-fn kmeans(
-    data: &Array2<f32>,
-    k: usize,
-    runs: usize,
-    max_iterations: u64,
-    seed: u64,
-) -> Result<(Array2<f32>, Vec<usize>)> {
+fn kmeans(data: &Array2<f32>, k: usize, runs: usize, max_iterations: u64, seed: u64) -> Result<Vec<usize>> {
     let dataset = DatasetBase::from(data.clone());
     // scikit-learn's convergence: the centroids' total squared shift at most 1e-4 of the mean
     // feature variance (linfa compares the shift's norm, hence the square root)
     let variance = data.var_axis(Axis(0), 0.0).mean().unwrap_or(0.0);
     let tolerance = (1e-4 * variance).sqrt().max(1e-7);
-    let mut best: Option<(f32, Array2<f32>, Vec<usize>)> = None;
+    let mut best: Option<(f32, Vec<usize>)> = None;
     for run in 0..runs.max(1) as u64 {
         let init = plus_plus(data, k, seed.wrapping_add(run));
         let rng = <rand_xoshiro::Xoshiro256Plus as rand_xoshiro::rand_core::SeedableRng>::seed_from_u64(seed);
@@ -576,18 +557,11 @@ fn kmeans(
             .map_err(|e| Error::Runtime(format!("k-means: {e}")))?;
         let inertia = model.inertia();
         tracing::debug!("k-means run {run}: inertia {inertia}");
-        if best.as_ref().is_none_or(|(b, _, _)| inertia < *b) {
-            best = Some((inertia, model.centroids().clone(), model.predict(data).to_vec()));
+        if best.as_ref().is_none_or(|(b, _)| inertia < *b) {
+            best = Some((inertia, model.predict(data).to_vec()));
         }
     }
-    let Some((_, mut centroids, labels)) = best else { return Err(Error::Runtime("k-means: no run".into())) };
-    for mut c in centroids.axis_iter_mut(Axis(0)) {
-        let n = c.dot(&c).sqrt();
-        if n > 0.0 {
-            c.mapv_inplace(|x| x / n);
-        }
-    }
-    Ok((centroids, labels))
+    best.map(|(_, labels)| labels).ok_or_else(|| Error::Runtime("k-means: no run".into()))
 }
 
 /// k-means++ seeding (Arthur & Vassilvitskii 2007) of unit rows: each next centre drawn with
@@ -653,7 +627,7 @@ fn choose_k(
     let mut scores = Vec::new();
     for (i, &k) in candidates.iter().enumerate() {
         progress(&format!("choosing k (trying {k})"), 0.2 + 0.4 * i as f64 / candidates.len() as f64);
-        let (_, labels) = kmeans(&sample, k, config.runs, config.max_iterations, config.seed)?;
+        let labels = kmeans(&sample, k, config.runs, config.max_iterations, config.seed)?;
         scores.push((k, silhouette(&distance, &labels, k)));
     }
     let best = scores.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1)).map_or(lo, |s| s.0);

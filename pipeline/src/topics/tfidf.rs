@@ -54,11 +54,7 @@ impl Tfidf {
             }
             df
         };
-        let (first, second) = docs.split_at(docs.len() / 2);
-        let (mut df, other) = std::thread::scope(|s| {
-            let other = s.spawn(|| count(second));
-            (count(first), other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-        });
+        let [mut df, other] = super::in_halves(docs, |half, _| count(half));
         for (t, c) in other {
             *df.entry(t).or_default() += c;
         }
