@@ -42,7 +42,8 @@ pub struct RunArgs {
     /// Tumbling window width [default: 1m].
     #[arg(long, value_name = "DUR", value_parser = settings::duration)]
     pub window: Option<Duration>,
-    /// Kafka: drain, checkpoint, commit and exit after this long without a new record.
+    /// Kafka: drain, checkpoint, commit and exit once caught up to the high watermarks and this
+    /// long without a new record.
     #[arg(long, value_name = "DUR", value_parser = settings::duration)]
     pub stop_when_idle: Option<Duration>,
     /// Checkpoint interval [default: 10s].

@@ -23,8 +23,8 @@ pub struct KafkaSourceConfig {
     /// Extra librdkafka properties (`-X key=value` on the command line); they override ours.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
-    /// Stop cleanly (drain, checkpoint, commit) after this long without a new record; unset: run
-    /// until stopped.
+    /// Stop cleanly (drain, checkpoint, commit) once every assigned partition is read up to its
+    /// high watermark and no new record has come for this long; unset: run until stopped.
     #[serde(default, with = "humantime_serde::option")]
     pub stop_when_idle: Option<Duration>,
 }

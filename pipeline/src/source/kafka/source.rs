@@ -128,8 +128,13 @@ impl Reader<'_> {
                     if let Some(idle) = self.cfg.stop_when_idle
                         && last_record.elapsed() >= idle
                     {
-                        send(self.cx, SourceMessage::End { offsets: self.offsets(), drain: true });
-                        return Ok(());
+                        // idle means caught up: a slow broker or a busy machine can leave a gap
+                        // between fetches longer than the wait with records still unread
+                        if self.caught_up(&assigned) {
+                            send(self.cx, SourceMessage::End { offsets: self.offsets(), drain: true });
+                            return Ok(());
+                        }
+                        last_record = Instant::now();
                     }
                     if last_heartbeat.elapsed() >= heartbeat_every {
                         last_heartbeat = Instant::now();
@@ -169,6 +174,40 @@ impl Reader<'_> {
             tpl.elements().iter().filter(|e| e.topic() == self.cfg.topic).map(|e| e.partition()).collect();
         parts.sort_unstable();
         parts
+    }
+
+    /// Whether every assigned partition has been read up to its high watermark, as the broker
+    /// reports it now; false when that cannot be told (the broker unreachable, say).
+    fn caught_up(&self, assigned: &[i32]) -> bool {
+        let timeout = Duration::from_secs(5);
+        let position = self.consumer.position().ok();
+        let committed = self.consumer.committed(timeout).ok();
+        let known = |tpl: &Option<TopicPartitionList>, p: i32| {
+            tpl.as_ref()?
+                .find_partition(&self.cfg.topic, p)
+                .and_then(|e| e.offset().to_raw())
+                .filter(|&o| o >= 0)
+        };
+        assigned.iter().all(|&p| {
+            let (low, high) = match self.consumer.fetch_watermarks(&self.cfg.topic, p, timeout) {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::warn!("kafka consumer: reading the high watermark of partition {p}: {e}");
+                    return false;
+                }
+            };
+            let read = [self.next.get(&p).copied(), known(&position, p), known(&committed, p)]
+                .into_iter()
+                .flatten()
+                .max();
+            let caught_up = high <= low || read.is_some_and(|r| r >= high);
+            if !caught_up {
+                tracing::info!(
+                    "kafka consumer: idle, but partition {p} is at {read:?} of {high}: waiting on"
+                );
+            }
+            caught_up
+        })
     }
 
     fn accept(&mut self, partition: i32, offset: i64, payload: &[u8]) {
