@@ -282,7 +282,7 @@ fn stream(rng: &mut ChaCha8Rng, lines: &[Gen], dir: &std::path::Path) -> Streame
             p = processor(&c, ProcessorState::from_bytes(&state).unwrap());
         }
     }
-    p.drain();
+    p.drain().unwrap();
     take(&mut p, &mut s);
     s
 }

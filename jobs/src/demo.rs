@@ -43,9 +43,9 @@ pub struct DemoArgs {
 /// Removes what an earlier demo wrote under `out` (only the folders the pipeline owns): the
 /// in-process broker is new each time, so old checkpoints would point at offsets it never had.
 fn clear_previous(out: &Path) -> Result<()> {
-    for dir in
-        ["conversations", "window_metrics", "messages", "signals", "topics", "dead_letter", CHECKPOINT_DIR]
-    {
+    let tables = ticketpulse_schemas::tables::Table::ALL.map(|t| t.name());
+    let others = ["dead_letter", ticketpulse_pipeline::alerts::webhook::OUTBOX_DIR, CHECKPOINT_DIR];
+    for dir in tables.iter().chain(others.iter()) {
         let path = out.join(dir);
         if path.exists() {
             std::fs::remove_dir_all(&path).with_context(|| format!("removing {}", path.display()))?;
@@ -71,6 +71,7 @@ pub fn main(args: DemoArgs) -> Result<()> {
     // the mock cluster has no admin API: the signals topic the run writes to is created here
     let signals_topic = format!("{TOPIC}.signals");
     cluster.create_topic(&signals_topic, 1, 1).context("creating the demo signals topic")?;
+    cluster.create_topic(&format!("{TOPIC}.alerts"), 1, 1).context("creating the demo alerts topic")?;
     let brokers = cluster.bootstrap_servers();
     let mut text = lines.join("\n").into_bytes();
     text.push(b'\n');

@@ -1,6 +1,7 @@
 //! `ticketpulse`: the command-line entry point. One file per subcommand; `settings` turns flags
 //! and the TOML file into a pipeline configuration; `report` prints progress and summaries.
 
+mod alerts;
 mod check;
 mod demo;
 mod generate;
@@ -42,6 +43,8 @@ enum Command {
     /// Fit ticket topics on a file of texts (TF-IDF, LSA + k-means on a sample, merged clusters,
     /// then EM of a multinomial mixture).
     Topics(topics::TopicsArgs),
+    /// Spike alerting: backtest the detector over a file (against the generator's truth).
+    Alerts(alerts::AlertsArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -62,6 +65,7 @@ fn main() -> std::process::ExitCode {
         Command::Import(a) => import::main(a),
         Command::Sentiment(a) => sentiment::main(a),
         Command::Topics(a) => topics::main(a),
+        Command::Alerts(a) => alerts::main(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -62,11 +62,12 @@ struct Latest {
     bot_contained: bool,
 }
 
-fn column<'a, T: 'static>(batch: &'a arrow::record_batch::RecordBatch, name: &str) -> Result<&'a T> {
+/// Column `name` of `batch` as array type `T`.
+pub fn column<'a, T: 'static>(batch: &'a arrow::record_batch::RecordBatch, name: &str) -> Result<&'a T> {
     batch
         .column_by_name(name)
         .and_then(|c| c.as_any().downcast_ref::<T>())
-        .ok_or_else(|| anyhow::anyhow!("conversations table lacks a {name} column of the expected type"))
+        .ok_or_else(|| anyhow::anyhow!("the table lacks a {name} column of the expected type"))
 }
 
 /// Reads the `conversations` table under `out`, keeps the latest revision of each conversation
@@ -155,11 +156,13 @@ pub fn print_summary(summary: &RunSummary, config: &PipelineConfig, elapsed: Dur
         );
     }
     println!(
-        "wrote {} conversation rows, {} window rows ({} corrections) and {} signals in {} checkpoints{}",
+        "wrote {} conversation rows, {} window rows ({} corrections), {} signals and {} alert events ({} alerts fired) in {} checkpoints{}",
         s.conversation_rows,
         s.window_rows,
         s.corrected_windows,
         s.signals,
+        s.alert_events,
+        s.alerts_fired,
         summary.checkpoints,
         if summary.drained { " (input complete)" } else { " (open state saved for the next run)" }
     );
@@ -187,7 +190,8 @@ pub fn print_summary(summary: &RunSummary, config: &PipelineConfig, elapsed: Dur
     println!("{table}");
     println!("outputs:");
     let out = std::fs::canonicalize(out).unwrap_or_else(|_| out.to_path_buf());
-    for dir in ["conversations", "window_metrics", "messages", "signals", "topics", "dead_letter"] {
+    let tables = ticketpulse_schemas::tables::Table::ALL.map(|t| t.name());
+    for dir in tables.iter().chain(["dead_letter"].iter()) {
         let path = out.join(dir);
         if path.exists() {
             println!("  {}", path.display());
@@ -203,6 +207,10 @@ pub fn print_summary(summary: &RunSummary, config: &PipelineConfig, elapsed: Dur
     if let Some(SourceConfig::Kafka(k)) = &config.source {
         let topic = config.output.signals_topic.clone().unwrap_or_else(|| format!("{}.signals", k.topic));
         println!("  signals: Kafka topic {topic} on {}", k.brokers);
+        if config.alerts.enabled {
+            let topic = config.output.alerts_topic.clone().unwrap_or_else(|| format!("{}.alerts", k.topic));
+            println!("  alerts: Kafka topic {topic} on {}", k.brokers);
+        }
     }
     Ok(())
 }

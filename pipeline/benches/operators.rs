@@ -65,7 +65,7 @@ fn bench_operators(c: &mut Criterion) {
             },
             |(mut p, recs)| {
                 p.on_batch(recs, Instant::now()).unwrap();
-                p.drain();
+                p.drain().unwrap();
                 black_box(p.stats.conversation_rows)
             },
             BatchSize::LargeInput,

@@ -75,6 +75,8 @@ pub struct OutputConfig {
     pub dead_letter_topic: Option<String>,
     /// Signals topic when reading Kafka (besides the `signals` table). Default `<topic>.signals`.
     pub signals_topic: Option<String>,
+    /// Alerts topic when reading Kafka (besides the `alerts` table). Default `<topic>.alerts`.
+    pub alerts_topic: Option<String>,
     /// zstd level of the Parquet files (1..=22). Default 3.
     pub zstd_level: i32,
 }
@@ -86,6 +88,7 @@ impl Default for OutputConfig {
             dead_letter: DeadLetterTarget::Auto,
             dead_letter_topic: None,
             signals_topic: None,
+            alerts_topic: None,
             zstd_level: 3,
         }
     }
@@ -114,6 +117,9 @@ pub struct PipelineConfig {
     /// Ticket topics.
     #[serde(default)]
     pub topics: crate::topics::TopicsConfig,
+    /// Spike alerting.
+    #[serde(default)]
+    pub alerts: crate::alerts::AlertsConfig,
     /// Checkpoints.
     #[serde(default)]
     pub checkpoint: CheckpointConfig,
@@ -154,12 +160,18 @@ impl PipelineConfig {
         })
     }
 
+    /// Width of the first tumbling window (what spike alerting counts in), if any.
+    pub fn tumbling_ms(&self) -> Option<i64> {
+        self.time.window_specs().iter().find(|s| s.width_ms == s.slide_ms).map(|s| s.width_ms)
+    }
+
     /// Checks every section and their relations; errors name the field.
     pub fn validate(&self) -> Result<()> {
         self.time.validate()?;
         self.dedup.validate(self.time.allowed_lateness)?;
         self.conversation.validate()?;
         self.topics.validate()?;
+        self.alerts.validate(self.tumbling_ms())?;
         if self.checkpoint.interval < Duration::from_millis(10) {
             return Err(Error::config("checkpoint.interval", "must be at least 10ms"));
         }

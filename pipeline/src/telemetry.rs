@@ -55,6 +55,9 @@ pub const RESOLUTION_BUCKETS: [f64; 14] = [
     604800.0, 1209600.0,
 ];
 
+/// Labels of the spike-detection gauges: what a series measures, its dimension and group.
+pub const SERIES_LABELS: [&str; 3] = ["kind", "dimension", "group"];
+
 /// Labels of the recent-window gauges: the group, each empty when it does not apply.
 pub const WINDOW_GROUP_LABELS: [&str; 2] = ["channel", "tier"];
 
@@ -103,6 +106,19 @@ pub struct Telemetry {
     pub topic_info: prometheus::IntGaugeVec,
     /// `ticketpulse_topic_model_version`: the current topic model version (0 before the first fit).
     pub topic_model_version: IntGauge,
+    /// `ticketpulse_spike_score{kind,dimension,group}`: the latest spike score of each watched
+    /// series ((observed − expected) / σ over the detection window).
+    pub spike_score: GaugeVec,
+    /// `ticketpulse_spike_observed{kind,dimension,group}`: its observed value (a count or a rate).
+    pub spike_observed: GaugeVec,
+    /// `ticketpulse_spike_expected{kind,dimension,group}`: its expected value.
+    pub spike_expected: GaugeVec,
+    /// `ticketpulse_alerts_firing{kind,dimension,group,severity,terms}`: 1 for each firing alert.
+    pub alerts_firing: IntGaugeVec,
+    /// `ticketpulse_alert_events_total{kind,state}`: alert lifecycle events.
+    pub alert_events: IntCounterVec,
+    /// `ticketpulse_webhook_deliveries_total{result}`: webhook posts (ok, retried, dropped).
+    pub webhook_deliveries: IntCounterVec,
     /// `ticketpulse_window_sentiment{channel,tier}`: mean customer sentiment of the latest tumbling window.
     pub window_sentiment: GaugeVec,
     /// `ticketpulse_window_count{measure,channel,tier}`: counts of the latest tumbling window.
@@ -333,6 +349,47 @@ impl Telemetry {
                 &r,
                 "ticketpulse_topic_model_version",
                 "The current topic model version (0 before the first fit).",
+            )?,
+            spike_score: gauge_vec(
+                &r,
+                "ticketpulse_spike_score",
+                "Latest spike score of each watched series: distance of the observed from the expected value in units of noise, over the detection window (alerts.window).",
+                &SERIES_LABELS,
+            )?,
+            spike_observed: gauge_vec(
+                &r,
+                "ticketpulse_spike_observed",
+                "Observed value of each watched series over the latest detection window (a count, or a rate 0..1).",
+                &SERIES_LABELS,
+            )?,
+            spike_expected: gauge_vec(
+                &r,
+                "ticketpulse_spike_expected",
+                "Expected value of each watched series over the latest detection window (seasonal baseline).",
+                &SERIES_LABELS,
+            )?,
+            alerts_firing: {
+                let g = IntGaugeVec::new(
+                    Opts::new(
+                        "ticketpulse_alerts_firing",
+                        "1 for each firing spike alert, with its topic's label terms.",
+                    ),
+                    &["kind", "dimension", "group", "severity", "terms"],
+                )?;
+                r.register(Box::new(g.clone()))?;
+                g
+            },
+            alert_events: counter_vec(
+                &r,
+                "ticketpulse_alert_events_total",
+                "Spike alert lifecycle events: pending, firing, cancelled, resolved.",
+                &["kind", "state"],
+            )?,
+            webhook_deliveries: counter_vec(
+                &r,
+                "ticketpulse_webhook_deliveries_total",
+                "Alert webhook posts: ok, retried (a failed attempt), dropped (retries exhausted).",
+                &["result"],
             )?,
             window_sentiment: gauge_vec(
                 &r,

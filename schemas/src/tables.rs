@@ -22,12 +22,20 @@ pub enum Table {
     Signals,
     /// One row per topic of each fitted topic model version.
     Topics,
+    /// One row per spike alert lifecycle event (pending, firing, cancelled, resolved).
+    Alerts,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 5] =
-        [Table::Conversations, Table::WindowMetrics, Table::Messages, Table::Signals, Table::Topics];
+    pub const ALL: [Table; 6] = [
+        Table::Conversations,
+        Table::WindowMetrics,
+        Table::Messages,
+        Table::Signals,
+        Table::Topics,
+        Table::Alerts,
+    ];
 
     /// Folder and table name: `conversations`, `window_metrics`.
     pub fn name(self) -> &'static str {
@@ -37,6 +45,7 @@ impl Table {
             Table::Messages => "messages",
             Table::Signals => "signals",
             Table::Topics => "topics",
+            Table::Alerts => "alerts",
         }
     }
 
@@ -48,6 +57,7 @@ impl Table {
             Table::Messages => messages_schema(),
             Table::Signals => signals_schema(),
             Table::Topics => topics_schema(),
+            Table::Alerts => alerts_schema(),
         }
     }
 }
@@ -435,6 +445,42 @@ pub fn topics_schema() -> SchemaRef {
                     false,
                     "among the topics.top largest: its own window rows and Prometheus series",
                 ),
+            ]))
+        })
+        .clone()
+}
+
+/// Schema of `alerts`: one row per spike alert lifecycle event; the latest row of an `alert_id`
+/// is its current state.
+pub fn alerts_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            use DataType::{Float64, UInt32, Utf8};
+            let list = || DataType::List(Arc::new(Field::new("item", Utf8, true)));
+            Arc::new(Schema::new(vec![
+                field("alert_id", Utf8, false, "<kind>:<dimension>:<group>:<start ms>: the same for every event of one alert"),
+                field("event_id", Utf8, false, "<alert_id>:<state>: identifies the event"),
+                field("state", Utf8, false, "pending | firing | cancelled | resolved"),
+                field("kind", Utf8, false, "volume | sla_breach_rate | negative_share"),
+                field("dimension", Utf8, false, "channel | topic | channel_topic"),
+                field("series_group", Utf8, false, "the series' group: weibo, 7, weibo/7"),
+                field("channel", Utf8, true, "the channel of a channel or channel_topic series"),
+                field("topic_id", UInt32, true, "the topic id of a topic or channel_topic series"),
+                field("severity", Utf8, false, "warning | critical (from the peak's ratio to its expectation)"),
+                field("window_start", ts(), false, "start of the detection window that caused the event"),
+                field("window_end", ts(), false, "its end: when, in event time, the event happened"),
+                field("started_at", ts(), false, "start of the alert's first hot window"),
+                field("ended_at", ts(), true, "end of its last hot window (cancelled, resolved)"),
+                field("observed", Float64, false, "observed in the window: a count, or a rate 0..1"),
+                field("expected", Float64, false, "expected from the seasonal baseline"),
+                field("score", Float64, false, "distance from the expectation in units of noise (Poisson or binomial, widened by the history spread)"),
+                field("peak_at", ts(), false, "start of the hottest window so far"),
+                field("peak_observed", Float64, false, "observed at the peak"),
+                field("peak_expected", Float64, false, "expected at the peak"),
+                field("peak_score", Float64, false, "score at the peak"),
+                field("terms", list(), false, "the topic's label terms when the alert began (topic series)"),
+                field("sample_conversation_ids", list(), false, "conversations of the spiking topic in the window"),
             ]))
         })
         .clone()

@@ -1,15 +1,18 @@
 //! Spike detection over windowed series, with an alert lifecycle.
 //!
 //! Each series (a count per window, or a rate with its denominator) is compared with its
-//! [`Baseline`]. The score is `(observed − expected) / σ`, σ combining the history's robust
-//! spread with the noise of the observation itself (Poisson for counts, binomial for rates), so
-//! that a quiet series is not alarmed by one extra conversation. A window is *hot* when the
+//! [`Baseline`]. The score measures the distance from the expectation in units of noise: the
+//! noise of the observation itself (Poisson for counts, through Anscombe's square root; binomial
+//! for rates) widened by the history's robust spread, so that a quiet series is not alarmed by a
+//! few extra conversations. Until a series' slot has its seasonal history it only learns. A window is *hot* when the
 //! score, the observed count and the ratio to the expectation all pass the rule's thresholds.
 //!
-//! Lifecycle: the first hot window makes the series *pending*; `hold` hot windows in a row make
-//! it *firing* (an alert is raised); while firing its peak is tracked; `clear` normal windows in
-//! a row *resolve* it, after which the series stays quiet for `cooldown`. A pending series whose
-//! next window is normal is *cancelled*. Each transition is an [`AlertEvent`].
+//! Lifecycle: the first hot window makes the series *pending*; `hold` hot windows make it
+//! *firing* (an alert is raised); while firing its peak is tracked; `clear` normal windows in a
+//! row *resolve* it, after which the series stays quiet for `cooldown`. A pending series stays
+//! pending through windows that are still elevated (score at least half the bar, for at most
+//! `2 × hold` windows without a hot one) and is *cancelled* by a normal one. The baseline learns
+//! each window held within half the bar of its expectation. Each transition is an [`AlertEvent`].
 
 use super::baseline::{Baseline, BaselineConfig};
 use serde::{Deserialize, Serialize};
@@ -29,8 +32,9 @@ pub struct RuleConfig {
     pub hold: u32,
     /// Normal windows in a row before a firing alert resolves.
     pub clear: u32,
-    /// Quiet time after a resolution, ms.
-    pub cooldown_ms: i64,
+    /// Quiet time after a resolution.
+    #[serde(with = "humantime_serde")]
+    pub cooldown: std::time::Duration,
     /// Ratio to the expectation from which an alert is critical (else warning).
     pub critical_ratio: f64,
 }
@@ -43,7 +47,7 @@ impl Default for RuleConfig {
             min_ratio: 2.0,
             hold: 2,
             clear: 2,
-            cooldown_ms: 3_600_000,
+            cooldown: std::time::Duration::from_secs(3600),
             critical_ratio: 5.0,
         }
     }
@@ -84,7 +88,7 @@ pub struct SeriesKey {
 }
 
 /// One window of a series: a count (`total` = `None`) or a rate `count / total`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     /// The count (or the rate's numerator).
     pub count: f64,
@@ -112,7 +116,7 @@ pub struct Score {
     pub observed: f64,
     /// Expected value (the observed one before any history).
     pub expected: f64,
-    /// `(observed − expected) / σ` (0 before any history).
+    /// Distance from the expectation in units of noise (0 before any history).
     pub score: f64,
 }
 
@@ -163,6 +167,9 @@ pub struct AlertEvent {
     pub severity: String,
 }
 
+/// Where a series' history goes when series are re-expressed (`None`: it stays).
+pub type Targets<'a> = dyn Fn(&SeriesKey) -> Option<Vec<(SeriesKey, f64)>> + 'a;
+
 /// Where a series is in its lifecycle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Phase {
@@ -175,6 +182,8 @@ enum Phase {
 struct Series {
     baseline: Baseline,
     phase: Phase,
+    /// Start of the last window with an observation above zero.
+    last_seen: i64,
 }
 
 /// The detector: every series' baseline and lifecycle.
@@ -185,18 +194,44 @@ pub struct Detector {
     series: BTreeMap<SeriesKey, Series>,
 }
 
-/// σ of an observation given its expectation.
-fn sigma(expected: f64, spread: f64, total: Option<f64>) -> f64 {
-    let noise = match total {
-        // a count: Poisson, plus one so that an empty history still has a floor
-        None => expected.max(0.0) + 1.0,
-        // a rate over `t` trials: binomial, with a floor of one trial's worth
-        Some(t) => {
-            let p = expected.clamp(0.0, 1.0);
-            (p * (1.0 - p)).max(0.25 / t.max(1.0)) / t.max(1.0)
+/// The score of `value` against its expectation `e` (spread `spread`): for a count, the
+/// difference of Anscombe square roots (Poisson noise becomes unit variance, so small counts
+/// are judged by their real tail, not a normal one); for a rate over `t` trials, the difference
+/// in binomial standard deviations (with a floor of one trial's worth). Where the history varies
+/// more than that noise (its robust spread is larger), the spread is the unit instead.
+fn score(value: f64, e: f64, spread: f64, total: Option<f64>) -> f64 {
+    match total {
+        None => {
+            let root = |x: f64| (x.max(0.0) + 0.375).sqrt();
+            // the history's spread already holds its Poisson noise: only more than that widens
+            2.0 * (root(value) - root(e)) / (spread * spread / (e.max(0.0) + 1.0)).max(1.0).sqrt()
         }
-    };
-    (spread * spread + noise).sqrt()
+        Some(t) => {
+            let p = e.clamp(0.0, 1.0);
+            let noise = (p * (1.0 - p)).max(0.25 / t.max(1.0)) / t.max(1.0);
+            (value - e) / (spread * spread).max(noise).sqrt()
+        }
+    }
+}
+
+/// What a window teaches the baseline: its value, held within the band where its score would
+/// be within ±`band` (winsorised, the same way up and down, so that neither a spike nor a dip
+/// drags the baseline, while a lasting shift still moves it a bounded step at a time).
+fn bounded(value: f64, e: f64, spread: f64, total: Option<f64>, band: f64) -> f64 {
+    match total {
+        None => {
+            let unit = (spread * spread / (e.max(0.0) + 1.0)).max(1.0).sqrt();
+            let root = (e.max(0.0) + 0.375).sqrt();
+            let at = |d: f64| ((root + d * unit / 2.0).max(0.0).powi(2) - 0.375).max(0.0);
+            value.clamp(at(-band), at(band))
+        }
+        Some(t) => {
+            let p = e.clamp(0.0, 1.0);
+            let noise = (p * (1.0 - p)).max(0.25 / t.max(1.0)) / t.max(1.0);
+            let sigma = (spread * spread).max(noise).sqrt();
+            value.clamp((e - band * sigma).max(0.0), (e + band * sigma).min(1.0))
+        }
+    }
 }
 
 impl Detector {
@@ -210,6 +245,46 @@ impl Detector {
     /// Series known so far.
     pub fn series(&self) -> impl Iterator<Item = &SeriesKey> {
         self.series.keys()
+    }
+
+    /// Re-expresses series in new terms: `targets` gives, for a series to remap, the series its
+    /// history goes to with weights (a topic whose tickets a refit split between topics). Each
+    /// remapped series' baseline becomes the weighted sum of what goes to it (empty when
+    /// nothing does); lifecycles stay with their series.
+    pub fn remap(&mut self, targets: &Targets<'_>) {
+        let mut incoming: BTreeMap<SeriesKey, Vec<(f64, SeriesKey)>> = BTreeMap::new();
+        let mut remapped = Vec::new();
+        for key in self.series.keys() {
+            if let Some(to) = targets(key) {
+                remapped.push(key.clone());
+                for (target, w) in to {
+                    incoming.entry(target).or_default().push((w, key.clone()));
+                }
+            }
+        }
+        let mixed: Vec<(SeriesKey, Baseline, i64)> = incoming
+            .into_iter()
+            .map(|(target, from)| {
+                let parts: Vec<(f64, &Baseline)> =
+                    from.iter().filter_map(|(w, k)| Some((*w, &self.series.get(k)?.baseline))).collect();
+                let seen = from.iter().filter_map(|(_, k)| self.series.get(k).map(|s| s.last_seen)).max();
+                (target, Baseline::mix(&parts, self.slots), seen.unwrap_or(i64::MIN))
+            })
+            .collect();
+        for key in remapped {
+            if let Some(s) = self.series.get_mut(&key) {
+                s.baseline = Baseline::new(self.slots);
+            }
+        }
+        for (key, baseline, seen) in mixed {
+            let s = self.series.entry(key).or_insert_with(|| Series {
+                baseline: Baseline::new(self.slots),
+                phase: Phase::Quiet,
+                last_seen: seen,
+            });
+            s.baseline = baseline;
+            s.last_seen = s.last_seen.max(seen);
+        }
     }
 
     /// The expectation of a series for the window starting at `start` (`None` before history).
@@ -236,10 +311,15 @@ impl Detector {
         let slots = self.slots;
         for key in observations.keys() {
             if !self.series.contains_key(key) {
-                let s = Series { baseline: Baseline::new(slots), phase: Phase::Quiet };
+                let s = Series { baseline: Baseline::new(slots), phase: Phase::Quiet, last_seen: start };
                 self.series.insert(key.clone(), s);
             }
         }
+        // a series silent for the whole history (a topic id that is gone) is forgotten
+        let forget = start.saturating_sub(86_400_000 * baseline.history.max(1) as i64);
+        self.series.retain(|key, s| {
+            observations.contains_key(key) || s.last_seen >= forget || !matches!(s.phase, Phase::Quiet)
+        });
         let mut scores = Vec::new();
         let mut events = Vec::new();
         let end = start + self.window_ms;
@@ -252,16 +332,20 @@ impl Detector {
             };
             let r = rule(key.kind);
             let value = observation.value();
+            if observation.count > 0.0 || observation.total.is_some() {
+                series.last_seen = start;
+            }
             let expectation = series.baseline.expect(slot, baseline);
             let (expected, score) = match expectation {
-                Some(e) => {
-                    (e.expected, (value - e.expected) / sigma(e.expected, e.spread, observation.total))
-                }
+                Some(e) => (e.expected, score(value, e.expected, e.spread, observation.total)),
                 None => (value, 0.0),
             };
             scores.push(Score { series: key.clone(), observed: value, expected, score });
             let ratio = (value + f64::EPSILON) / (expected.max(0.0) + f64::EPSILON);
-            let hot = expectation.is_some()
+            // no alert while warming up: a day without history has no seasonal expectation
+            // (a share never seen above zero at this time of day cannot be judged)
+            let hot = expectation
+                .is_some_and(|e| e.seasonal && (observation.total.is_none() || e.expected > 0.0))
                 && score >= r.z
                 && observation.count >= r.min_count
                 && ratio >= r.min_ratio;
@@ -286,7 +370,11 @@ impl Detector {
                 }
                 .to_string(),
             };
-            let mut anomalous = hot;
+            // what the window teaches: within half the bar of the expectation
+            let learned = match expectation {
+                Some(e) => bounded(value, e.expected, e.spread, observation.total, r.z / 2.0),
+                None => value,
+            };
             series.phase = match std::mem::replace(&mut series.phase, Phase::Quiet) {
                 Phase::Cooldown { until } if start < until => {
                     // a cooling series still keeps its hot windows out of the baseline
@@ -313,24 +401,26 @@ impl Detector {
                             events.push(event(State::Firing, started_at, None, peak));
                         }
                         Phase::Hot { started_at, hot: n, normal: 0, firing: firing || n >= r.hold, peak }
+                    } else if !firing && score >= r.z / 2.0 && normal < 2 * r.hold {
+                        // still elevated, just below the bar: pending goes on (a spike hovering
+                        // around the threshold is not cancelled by one window)
+                        Phase::Hot { started_at, hot: n, normal: normal + 1, firing, peak }
                     } else if !firing {
                         events.push(event(State::Cancelled, started_at, Some(start), peak));
                         Phase::Quiet
                     } else {
-                        // still elevated, if below the alert's bar: not learned either
-                        anomalous = score >= r.z / 2.0;
                         let normal = normal + 1;
                         if normal >= r.clear.max(1) {
                             let ended = start - i64::from(normal - 1) * self.window_ms;
                             events.push(event(State::Resolved, started_at, Some(ended), peak));
-                            Phase::Cooldown { until: end + r.cooldown_ms }
+                            Phase::Cooldown { until: end + crate::time::millis(r.cooldown) }
                         } else {
                             Phase::Hot { started_at, hot: n, normal, firing, peak }
                         }
                     }
                 }
             };
-            series.baseline.learn(slot, value, anomalous, baseline);
+            series.baseline.learn(slot, learned, baseline);
         }
         (scores, events)
     }

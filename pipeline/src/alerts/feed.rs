@@ -72,6 +72,16 @@ impl Feed {
         true
     }
 
+    /// Applies `f` to the counts of every bucket in the making.
+    pub fn remap(&mut self, f: &dyn Fn(&mut BTreeMap<SeriesKey, Observation>)) {
+        for bucket in self.open.values_mut() {
+            let mut counts: BTreeMap<SeriesKey, Observation> =
+                bucket.iter().map(|(k, &(count, total))| (k.clone(), Observation { count, total })).collect();
+            f(&mut counts);
+            *bucket = counts.into_iter().map(|(k, o)| (k, (o.count, o.total))).collect();
+        }
+    }
+
     /// The buckets that end at or before `watermark`, oldest first, each with its observations
     /// (rates without any trial left out).
     pub fn complete(&mut self, watermark: i64) -> Vec<(i64, BTreeMap<SeriesKey, Observation>)> {

@@ -415,20 +415,23 @@ impl ConversationOperator {
     }
 
     /// Gives conversation `id` the topic of its ticket and moves its window contributions into
-    /// the topic's group; returns whether it is open (an evicted one is left alone).
+    /// the topic's group (an evicted one is left alone); returns the move of its topic id, for
+    /// spike alerting, when the id changed.
     pub fn assign_topic(
         &mut self,
         id: &str,
         tag: crate::topics::TopicTag,
         windows: &mut WindowOperator,
-    ) -> bool {
+    ) -> Option<crate::alerts::TopicMove> {
         let unknown = self.unknown.clone();
         let life = self.lifecycle();
         let idle_ms = self.idle_timeout_ms;
-        let Some(conv) = self.open.get_mut(id) else { return false };
+        let conv = self.open.get_mut(id)?;
         if conv.topic.as_ref() == Some(&tag) {
-            return true;
+            return None;
         }
+        let from = conv.topic.as_ref().map(|t| t.id);
+        let to = tag.id;
         let old = groups(&conv.key(&unknown));
         conv.topic = Some(tag);
         conv.dirty = true;
@@ -440,7 +443,13 @@ impl ConversationOperator {
             items.iter().for_each(|i| change.apply(windows, &old, i, -1));
             items.iter().for_each(|i| change.apply(windows, &new, i, 1));
         }
-        true
+        (from != Some(to)).then(|| crate::alerts::TopicMove {
+            conversation: conv.id.clone(),
+            channel: conv.channel(&unknown),
+            started_at: conv.marks.first().map_or(0, |m| m.ts),
+            from,
+            to,
+        })
     }
 
     /// Whether conversation `id` is open (its state kept).

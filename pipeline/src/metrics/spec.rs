@@ -60,6 +60,13 @@ impl Dimension {
             Dimension::ChannelTopic => "channel_topic",
         }
     }
+
+    /// The inverse of [`Dimension::as_str`].
+    pub fn parse(name: &str) -> Option<Dimension> {
+        [Dimension::Channel, Dimension::Team, Dimension::Tier, Dimension::Topic, Dimension::ChannelTopic]
+            .into_iter()
+            .find(|d| d.as_str() == name)
+    }
 }
 
 /// A dimension and its value (`web`, `billing`, `3`).

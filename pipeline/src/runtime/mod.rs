@@ -82,15 +82,31 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
         }
         _ => None,
     };
+    let alerts_topic = match &source_config {
+        SourceConfig::Kafka(k) if config.alerts.enabled => {
+            let topic = config.output.alerts_topic.clone().unwrap_or_else(|| format!("{}.alerts", k.topic));
+            let client = crate::kafka::client_config(&k.brokers, &k.properties);
+            Some(TopicSink::new(&client, &topic, "alerts")?)
+        }
+        _ => None,
+    };
+    let webhook = config.alerts.webhook.clone().filter(|_| config.alerts.enabled);
     let outputs = Outputs {
         conversations: ParquetSink::new(out, config.output.zstd_level),
         windows: ParquetSink::new(out, config.output.zstd_level),
         messages: ParquetSink::new(out, config.output.zstd_level),
         signals: SignalSink::new(ParquetSink::new(out, config.output.zstd_level), signals_topic),
         topics: ParquetSink::new(out, config.output.zstd_level),
+        alerts: crate::sink::alerts::AlertSink::new(
+            ParquetSink::new(out, config.output.zstd_level),
+            alerts_topic,
+            webhook.clone().map(|w| (out.clone(), w)),
+        ),
         dead_letter,
     };
     let mut processor = Processor::new(config, state, outputs, telemetry.clone())?;
+    // posts what earlier runs committed but did not deliver, then each checkpoint's events
+    let notifier = webhook.map(|w| crate::alerts::webhook::Notifier::start(out, w, telemetry.clone()));
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let cx = SourceContext {
         tx,
@@ -112,12 +128,17 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
         checkpoints: 0,
         offsets: resume,
         batches: None,
+        notifier: notifier.as_ref(),
     };
     let outcome = driver.drive(rx, &stop);
     let checkpoints = driver.checkpoints;
     let offsets = driver.offsets.clone();
     let active = driver.batches.map(|(first, last)| last.duration_since(first));
     let source_result = join(handle);
+    if let Some(n) = notifier {
+        // a finished run delivers what it committed; a stopped one leaves the rest to the next
+        n.finish(!matches!(outcome, Ok(true)));
+    }
     let drained = outcome?;
     source_result?;
     Ok(RunSummary { stats: processor.stats.clone(), checkpoints, drained, offsets, active })
@@ -136,6 +157,8 @@ struct Driver<'a> {
     offsets: Option<SourceOffsets>,
     /// When the first and the latest batch were processed.
     batches: Option<(Instant, Instant)>,
+    /// The alert webhook's notifier, told of each commit.
+    notifier: Option<&'a crate::alerts::webhook::Notifier>,
 }
 
 impl Driver<'_> {
@@ -155,12 +178,12 @@ impl Driver<'_> {
                     self.processor.on_batch(records, now)?;
                     self.batches = Some((self.batches.map_or(now, |b| b.0), Instant::now()));
                 }
-                SourceMessage::Heartbeat => self.processor.on_heartbeat(Instant::now()),
+                SourceMessage::Heartbeat => self.processor.on_heartbeat(Instant::now())?,
                 SourceMessage::Assigned(parts) => self.processor.on_assigned(&parts, Instant::now()),
                 SourceMessage::Barrier(offsets) => self.checkpoint(offsets, false)?,
                 SourceMessage::End { offsets, drain } => {
                     if drain {
-                        self.processor.drain();
+                        self.processor.drain()?;
                     }
                     self.checkpoint(offsets, drain)?;
                     return Ok(drain);
@@ -185,6 +208,9 @@ impl Driver<'_> {
             drained,
         };
         self.store.commit(&manifest, &state)?;
+        if let Some(n) = self.notifier {
+            n.wake();
+        }
         let t = &self.telemetry;
         for p in &manifest.pending {
             t.files_committed.with_label_values(&[&p.table]).inc();

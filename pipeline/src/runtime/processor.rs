@@ -24,6 +24,7 @@ pub struct ProcessorState {
     pub(crate) conversations: ConversationOperator,
     windows: WindowOperator,
     topics: crate::topics::TopicOperator,
+    alerts: crate::alerts::AlertOperator,
 }
 
 impl ProcessorState {
@@ -41,6 +42,7 @@ impl ProcessorState {
                 crate::time::millis(config.conversation.idle_timeout),
             ),
             topics: crate::topics::TopicOperator::new(&config.topics),
+            alerts: crate::alerts::AlertOperator::new(&config.alerts),
         }
     }
 
@@ -107,6 +109,21 @@ impl ProcessorState {
             ));
         }
         self.conversations.compile()?;
+        let (was, now) = (self.alerts.config(), &config.alerts);
+        for (field, changed) in
+            [("alerts.window", was.window != now.window), ("alerts.every", was.every != now.every)]
+        {
+            if changed {
+                return Err(Error::config(
+                    field,
+                    format!(
+                        "differs from the checkpoint in {}: the learned baselines are per window; keep it or use a new output directory",
+                        config.output.dir.display()
+                    ),
+                ));
+            }
+        }
+        self.alerts.set_config(&config.alerts);
         // topic settings shape only what comes next (assigned topics stand): take them over
         self.topics.restore();
         self.topics.set_config(&config.topics);
@@ -154,6 +171,10 @@ pub struct RunStats {
     pub window_rows: u64,
     /// Signal events emitted (raised and withdrawn).
     pub signals: u64,
+    /// Alert lifecycle events emitted.
+    pub alert_events: u64,
+    /// Alerts that fired.
+    pub alerts_fired: u64,
 }
 
 /// Events passing each stage within one batch.
@@ -177,6 +198,8 @@ pub struct Outputs {
     pub signals: crate::sink::signals::SignalSink,
     /// The `topics` table.
     pub topics: ParquetSink<crate::topics::TopicRow>,
+    /// The `alerts` table, topic and webhook outbox.
+    pub alerts: crate::sink::alerts::AlertSink,
     /// The dead-letter output.
     pub dead_letter: DeadLetterSink,
 }
@@ -190,6 +213,7 @@ impl Outputs {
             messages: ParquetSink::new(dir, zstd_level),
             signals: crate::sink::signals::SignalSink::new(ParquetSink::new(dir, zstd_level), None),
             topics: ParquetSink::new(dir, zstd_level),
+            alerts: crate::sink::alerts::AlertSink::new(ParquetSink::new(dir, zstd_level), None, None),
             dead_letter: DeadLetterSink::File(crate::sink::dead_letter::FileDeadLetter::new(dir, origin)),
         }
     }
@@ -207,6 +231,10 @@ pub struct Processor {
     scorer: Option<&'static crate::sentiment::Scorer>,
     /// `topics.enabled`.
     topics: bool,
+    /// The tumbling windows spike alerting counts in.
+    tumbling: Option<crate::metrics::WindowSpec>,
+    /// Series whose spike gauges are exported.
+    exported: std::collections::BTreeSet<crate::alerts::SeriesKey>,
     telemetry: Telemetry,
     /// Counts so far.
     pub stats: RunStats,
@@ -233,6 +261,8 @@ impl Processor {
         Ok(Processor {
             scorer,
             topics: config.topics.enabled,
+            tumbling: state.windows.specs().iter().copied().find(|s| s.width_ms == s.slide_ms),
+            exported: std::collections::BTreeSet::new(),
             fired_at: state.clock.watermark(),
             state,
             lateness_ms: config.time.lateness_ms(),
@@ -357,7 +387,7 @@ impl Processor {
         }
         let watermark = self.state.clock.watermark();
         if watermark > self.fired_at {
-            self.fire(watermark);
+            self.fire(watermark)?;
         }
         Ok(())
     }
@@ -373,8 +403,10 @@ impl Processor {
             return;
         }
         let id = event.conversation_id.as_str();
-        if let Some(tag) = self.state.topics.on_customer_message(id, event.ts_ms, text) {
-            self.state.conversations.assign_topic(id, tag, &mut self.state.windows);
+        if let Some(tag) = self.state.topics.on_customer_message(id, event.ts_ms, text)
+            && let Some(m) = self.state.conversations.assign_topic(id, tag, &mut self.state.windows)
+        {
+            self.state.alerts.on_topic_move(&m);
         }
     }
 
@@ -400,8 +432,11 @@ impl Processor {
             t.topic_info.with_label_values(&[&row.topic_id.to_string(), &row.terms.join(" ")]).set(1);
         }
         t.topic_model_version.set(i64::from(state.topics.version()));
+        state.alerts.on_refit(&refit.transitions);
         for (id, tag) in refit.backlog {
-            state.conversations.assign_topic(&id, tag, &mut state.windows);
+            if let Some(m) = state.conversations.assign_topic(&id, tag, &mut state.windows) {
+                state.alerts.on_topic_move(&m);
+            }
         }
         for row in refit.rows {
             self.outputs.topics.push(row);
@@ -434,7 +469,7 @@ impl Processor {
     /// Closes windows, emits window corrections and writes conversations due at `watermark`.
     /// Corrections wait for the next watermark advance, so that how many revisions a window gets
     /// depends on the order of events only, not on how they were batched.
-    fn fire(&mut self, watermark: i64) {
+    fn fire(&mut self, watermark: i64) -> Result<()> {
         self.fired_at = watermark;
         self.refit_topics(watermark);
         self.emit_corrections();
@@ -445,6 +480,68 @@ impl Processor {
             self.emit_conversation(row);
         }
         self.state.dedup.expire(watermark);
+        let topics = &self.state.topics;
+        let evaluations =
+            self.state.alerts.advance(watermark.saturating_sub(self.lateness_ms), &|id| topics.terms_of(id));
+        self.emit_evaluations(evaluations)
+    }
+
+    /// Exports the spike scores and writes the alert events of `evaluations`.
+    fn emit_evaluations(&mut self, evaluations: Vec<crate::alerts::Evaluation>) -> Result<()> {
+        let t = &self.telemetry;
+        for e in evaluations {
+            for s in &e.scores {
+                let labels = [s.series.kind.as_str(), &s.series.dimension, &s.series.group];
+                t.spike_score.with_label_values(&labels).set(s.score);
+                t.spike_observed.with_label_values(&labels).set(s.observed);
+                t.spike_expected.with_label_values(&labels).set(s.expected);
+            }
+            // a series the detector forgot (a topic gone for the whole history) leaves /metrics
+            let scored: std::collections::BTreeSet<&crate::alerts::SeriesKey> =
+                e.scores.iter().map(|s| &s.series).collect();
+            self.exported.retain(|k| {
+                let keep = scored.contains(k);
+                if !keep {
+                    let labels = [k.kind.as_str(), &k.dimension, &k.group];
+                    let _ = t.spike_score.remove_label_values(&labels);
+                    let _ = t.spike_observed.remove_label_values(&labels);
+                    let _ = t.spike_expected.remove_label_values(&labels);
+                }
+                keep
+            });
+            self.exported.extend(scored.into_iter().cloned());
+            for row in e.alerts {
+                let ev = &row.event;
+                let state = crate::alerts::state_name(ev.state);
+                t.alert_events.with_label_values(&[ev.series.kind.as_str(), state]).inc();
+                let terms = row.terms.join(" ");
+                let labels =
+                    [ev.series.kind.as_str(), &ev.series.dimension, &ev.series.group, &ev.severity, &terms];
+                match ev.state {
+                    crate::alerts::State::Firing => {
+                        t.alerts_firing.with_label_values(&labels).set(1);
+                        self.stats.alerts_fired += 1;
+                        tracing::warn!(
+                            "alert firing: {} (observed {:.1}, expected {:.1}, score {:.1}){}",
+                            ev.alert_id,
+                            ev.observed,
+                            ev.expected,
+                            ev.score,
+                            if terms.is_empty() { String::new() } else { format!(": {terms}") }
+                        );
+                    }
+                    crate::alerts::State::Resolved => {
+                        let _ = t.alerts_firing.remove_label_values(&labels);
+                        tracing::info!("alert resolved: {}", ev.alert_id);
+                    }
+                    _ => {}
+                }
+                self.stats.alert_events += 1;
+                t.received(component::SINK_PARQUET, 1);
+                self.outputs.alerts.push(row).inspect_err(|_| t.error(component::SINK_PARQUET, "write"))?;
+            }
+        }
+        Ok(())
     }
 
     /// Emits the corrected revisions of windows that late data changed.
@@ -457,6 +554,10 @@ impl Processor {
     }
 
     fn emit_window(&mut self, w: ClosedWindow, previous: Option<&Aggregate>) {
+        if Some(w.spec) == self.tumbling {
+            let a = &w.aggregate;
+            self.state.alerts.on_window(w.start, w.group.0, &w.group.1, a, previous);
+        }
         let t = &self.telemetry;
         t.received(component::WINDOW, 1);
         if w.spec == self.state.windows.specs()[0] {
@@ -483,18 +584,19 @@ impl Processor {
     }
 
     /// Nothing new arrived: re-evaluates idle partitions and fires what is due.
-    pub fn on_heartbeat(&mut self, now: Instant) {
+    pub fn on_heartbeat(&mut self, now: Instant) -> Result<()> {
         let watermark = self.state.clock.tick(now);
         if watermark > self.fired_at {
-            self.fire(watermark);
+            self.fire(watermark)?;
         }
         self.update_gauges();
+        Ok(())
     }
 
     /// The input is complete: closes every window and writes every conversation. Afterwards the
     /// watermark rests at the end of the last window drained, so a later run (more input) treats
     /// earlier events as late instead of re-opening written windows.
-    pub fn drain(&mut self) {
+    pub fn drain(&mut self) -> Result<()> {
         let before = self.state.clock.watermark();
         let max = self.state.clock.max_event_time();
         self.emit_corrections();
@@ -504,6 +606,11 @@ impl Processor {
         let rows = self.state.conversations.drain(max.unwrap_or(before));
         for row in rows {
             self.emit_conversation(row);
+        }
+        if let Some(m) = max {
+            let topics = &self.state.topics;
+            let evaluations = self.state.alerts.drain(m, &|id| topics.terms_of(id));
+            self.emit_evaluations(evaluations)?;
         }
         let lateness = self.lateness_ms;
         // the latest end of a window containing the last event, plus the lateness
@@ -516,6 +623,7 @@ impl Processor {
         self.state.windows.rest_at(rest);
         self.fired_at = rest;
         self.update_gauges();
+        Ok(())
     }
 
     /// Writes every sink's buffered output as pending files and serialises the state.
@@ -533,6 +641,7 @@ impl Processor {
         pending.extend(self.outputs.messages.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
         pending.extend(self.outputs.signals.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
         pending.extend(self.outputs.topics.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
+        pending.extend(self.outputs.alerts.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
         pending.extend(
             self.outputs.dead_letter.prepare(checkpoint).map_err(count(component::SINK_DEAD_LETTER))?,
         );

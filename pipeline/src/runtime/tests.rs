@@ -53,7 +53,7 @@ fn late_events_update_conversations_and_correct_closed_windows_and_are_counted()
     p.on_batch(records(&lines), std::time::Instant::now()).unwrap();
     assert_eq!(p.stats.late, 1);
     assert_eq!(t.late.get(), 1);
-    p.drain();
+    p.drain().unwrap();
     let rows = p.outputs_mut().conversations.take();
     let a = rows.iter().find(|r| &*r.conversation_id == "a").unwrap();
     assert_eq!(a.messages(), 1, "the late message is in the conversation row");
@@ -136,7 +136,7 @@ fn resuming_with_other_event_time_settings_is_refused_naming_the_field() {
 fn a_drain_without_events_leaves_windows_usable_for_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     let (mut p, _) = processor(dir.path(), 60);
-    p.drain();
+    p.drain().unwrap();
     let state = ProcessorState::from_bytes(&p.state().to_bytes().unwrap()).unwrap();
     let mut p =
         Processor::new(&config(dir.path(), 60), state, outputs(dir.path()), Telemetry::new().unwrap())
@@ -146,7 +146,7 @@ fn a_drain_without_events_leaves_windows_usable_for_the_next_run() {
         std::time::Instant::now(),
     )
     .unwrap();
-    p.drain();
+    p.drain().unwrap();
     let windows = p.outputs_mut().windows.take();
     let tumbling = windows.iter().filter(|w| w.spec.kind() == "tumbling" && w.group.0.as_str() == "channel");
     assert_eq!(tumbling.count(), 1, "the window of the new event is written");

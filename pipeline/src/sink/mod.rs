@@ -4,6 +4,7 @@
 //! temporary `.tmp` name) and return [`PendingFile`]s, which the runtime renames to their final
 //! names only after the checkpoint that lists them is durable. Readers ignore `.tmp` files.
 
+pub mod alerts;
 pub mod dead_letter;
 pub mod parquet;
 pub mod prometheus;

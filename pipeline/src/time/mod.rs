@@ -31,6 +31,11 @@ pub fn rfc3339(ms: i64) -> String {
         .map_or_else(|| ms.to_string(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
+/// The wall clock in epoch milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
 /// The watermark as a time, `None` before any event and after a drain.
 pub fn finite(watermark: i64) -> Option<i64> {
     (watermark > MIN_WATERMARK && watermark < MAX_WATERMARK).then_some(watermark)

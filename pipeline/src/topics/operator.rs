@@ -155,6 +155,9 @@ pub struct Refit {
     pub rows: Vec<TopicRow>,
     /// The first model: the waiting tickets of open conversations to assign now.
     pub backlog: Vec<(Arc<str>, TopicTag)>,
+    /// Where the previous model's topics went: (old id, new id, share of the old topic's
+    /// tickets of the fit that the new model gives the new id).
+    pub transitions: Vec<(u32, u32, f64)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -243,6 +246,15 @@ impl TopicOperator {
         if let Some(m) = &mut self.model {
             m.reindex();
         }
+    }
+
+    /// The label terms of topic `id` in the current model (empty when it has none).
+    pub fn terms_of(&self, id: u32) -> Vec<String> {
+        self.ids
+            .iter()
+            .position(|&i| i == id)
+            .and_then(|index| Some(self.model.as_ref()?.topics.get(index)?.terms.clone()))
+            .unwrap_or_default()
     }
 
     fn tag(&self, index: usize) -> TopicTag {
@@ -360,6 +372,7 @@ impl TopicOperator {
             }
             t
         };
+        let transitions = self.transitions(&texts, &fitted.assignments, &ids);
         self.groups = (0..model.k())
             .map(|i| if top[i] { Arc::from(ids[i].to_string()) } else { Arc::from(OTHER) })
             .collect();
@@ -391,7 +404,27 @@ impl TopicOperator {
         }
         self.model = Some(model);
         self.next_refit_at = watermark.saturating_add(crate::time::millis(self.config.refit_every));
-        Ok(Some(Refit { rows, backlog }))
+        Ok(Some(Refit { rows, backlog, transitions }))
+    }
+
+    /// Where the current model's topics go in a new one: each fit ticket's topic under both.
+    fn transitions(
+        &self,
+        texts: &[String],
+        assignments: &[Option<usize>],
+        new_ids: &[u32],
+    ) -> Vec<(u32, u32, f64)> {
+        let Some(old) = &self.model else { return Vec::new() };
+        let mut pairs: std::collections::BTreeMap<(u32, u32), f64> = Default::default();
+        let mut per_old: HashMap<u32, f64> = HashMap::new();
+        for (text, a) in texts.iter().zip(assignments) {
+            if let (Some((o, _)), Some(n)) = (old.assign(text), a) {
+                let (o, n) = (self.ids[o], new_ids[*n]);
+                *pairs.entry((o, n)).or_default() += 1.0;
+                *per_old.entry(o).or_default() += 1.0;
+            }
+        }
+        pairs.into_iter().map(|((o, n), c)| (o, n, c / per_old[&o])).collect()
     }
 
     /// Stable ids for a new model's topics: (ids, similarity to the matched old topic, emerging).

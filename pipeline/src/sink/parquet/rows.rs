@@ -319,3 +319,40 @@ impl TableRow for crate::topics::TopicRow {
         Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
     }
 }
+
+impl TableRow for crate::alerts::AlertRow {
+    const TABLE: Table = Table::Alerts;
+
+    fn date_ms(&self) -> i64 {
+        self.window_end
+    }
+
+    fn to_batch(rows: &[&Self]) -> Result<RecordBatch> {
+        let ids: Vec<String> = rows.iter().map(|r| r.event_id()).collect();
+        let columns: Vec<ArrayRef> = vec![
+            strs(rows, |r| Some(r.event.alert_id.as_str())),
+            Arc::new(StringArray::from_iter_values(ids.iter())),
+            strs(rows, |r| Some(crate::alerts::state_name(r.event.state))),
+            strs(rows, |r| Some(r.event.series.kind.as_str())),
+            strs(rows, |r| Some(r.event.series.dimension.as_str())),
+            strs(rows, |r| Some(r.event.series.group.as_str())),
+            strs(rows, |r| r.channel.as_deref()),
+            Arc::new(UInt32Array::from(rows.iter().map(|r| r.topic_id).collect::<Vec<_>>())),
+            strs(rows, |r| Some(r.event.severity.as_str())),
+            ts(rows, |r| Some(r.event.window_start)),
+            ts(rows, |r| Some(r.window_end)),
+            ts(rows, |r| Some(r.event.started_at)),
+            ts(rows, |r| r.event.ended_at),
+            f64s(rows, |r| Some(r.event.observed)),
+            f64s(rows, |r| Some(r.event.expected)),
+            f64s(rows, |r| Some(r.event.score)),
+            ts(rows, |r| Some(r.event.peak_at)),
+            f64s(rows, |r| Some(r.event.peak_observed)),
+            f64s(rows, |r| Some(r.event.peak_expected)),
+            f64s(rows, |r| Some(r.event.peak_score)),
+            string_lists(rows, |r| r.terms.iter().map(String::as_str)),
+            string_lists(rows, |r| r.samples.iter().map(String::as_str)),
+        ];
+        Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
+    }
+}

@@ -1,0 +1,447 @@
+//! The alert webhook: firing (and resolved) alerts posted as generic JSON or in the Slack,
+//! WeCom (企业微信) or DingTalk (钉钉) bot formats.
+//!
+//! Delivery goes through an outbox, so that a restart never notifies twice: at each checkpoint
+//! the alert events to notify are written as one JSONL file under `alerts_outbox/` that commits
+//! with the checkpoint (a crash before the commit re-creates the same events on replay, and the
+//! uncommitted file is discarded). A notifier thread posts committed files in order, retrying
+//! with exponential backoff, and records its progress in `<file>.progress` after each post; a
+//! file fully delivered is deleted. A restart resumes after the last recorded post. The one
+//! window left is a crash between a post and its progress record: that one event may be posted
+//! again, with the same `event_id` (the generic payload carries it; an `Idempotency-Key` header
+//! carries it for every format).
+
+use super::operator::{AlertRow, state_name};
+use crate::telemetry::Telemetry;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// The folder of the outbox under the output directory.
+pub const OUTBOX_DIR: &str = "alerts_outbox";
+
+/// The body format of a webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// The alert event as JSON (the alerts topic's record).
+    #[default]
+    Generic,
+    /// A Slack incoming webhook: `{"text": ...}` in mrkdwn.
+    Slack,
+    /// A WeCom group robot: `{"msgtype": "markdown", ...}`.
+    Wecom,
+    /// A DingTalk custom robot: `{"msgtype": "markdown", ...}`, signed when `secret` is set.
+    Dingtalk,
+}
+
+/// `[alerts.webhook]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where to post (http or https).
+    pub url: String,
+    /// Body format. Default generic.
+    #[serde(default)]
+    pub format: WebhookFormat,
+    /// Timeout of one post. Default 10 s.
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Attempts per event before it is dropped (and counted). Default 8 (about 4 minutes).
+    #[serde(default = "default_attempts")]
+    pub attempts: u32,
+    /// Only alerts at least this severe (`warning` or `critical`). Default warning.
+    #[serde(default = "default_severity")]
+    pub min_severity: String,
+    /// Also notify when an alert resolves. Default true.
+    #[serde(default = "yes")]
+    pub resolved: bool,
+    /// DingTalk signing secret (the robot's 加签 setting); never logged.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_attempts() -> u32 {
+    8
+}
+fn default_severity() -> String {
+    "warning".into()
+}
+fn yes() -> bool {
+    true
+}
+
+impl WebhookConfig {
+    /// Checks the values, naming the field at fault.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
+            return Err(Error::config("alerts.webhook.url", "must be an http:// or https:// URL"));
+        }
+        if !["warning", "critical"].contains(&self.min_severity.as_str()) {
+            return Err(Error::config("alerts.webhook.min_severity", "must be warning or critical"));
+        }
+        if self.attempts == 0 {
+            return Err(Error::config("alerts.webhook.attempts", "must be at least 1"));
+        }
+        if self.timeout.is_zero() {
+            return Err(Error::config("alerts.webhook.timeout", "must be positive"));
+        }
+        if self.secret.is_some() && self.format != WebhookFormat::Dingtalk {
+            return Err(Error::config("alerts.webhook.secret", "applies to format = \"dingtalk\" only"));
+        }
+        Ok(())
+    }
+
+    /// Whether `row` is notified: firing, or resolved when `resolved`, at the minimum severity.
+    pub fn wants(&self, row: &AlertRow) -> bool {
+        let state = match row.event.state {
+            super::State::Firing => true,
+            super::State::Resolved => self.resolved,
+            _ => false,
+        };
+        state && (self.min_severity == "warning" || row.event.severity == "critical")
+    }
+}
+
+/// The JSON of an alert event (the alerts topic's record and the generic webhook body).
+pub fn to_json(row: &AlertRow) -> String {
+    #[derive(Serialize)]
+    struct Json<'a> {
+        event_id: String,
+        #[serde(flatten)]
+        row: &'a AlertRow,
+        at: String,
+        window_start_at: String,
+    }
+    let json = Json {
+        event_id: row.event_id(),
+        row,
+        at: crate::time::rfc3339(row.window_end),
+        window_start_at: crate::time::rfc3339(row.event.window_start),
+    };
+    serde_json::to_string(&json).unwrap_or_default()
+}
+
+/// A human summary of an alert event (title, markdown lines).
+pub fn summary(row: &AlertRow) -> (String, Vec<String>) {
+    let e = &row.event;
+    let what = match (row.channel.as_deref(), row.topic_id) {
+        (Some(c), Some(t)) => format!("topic {t} on {c}"),
+        (None, Some(t)) => format!("topic {t}"),
+        (Some(c), None) => c.to_string(),
+        _ => e.series.group.clone(),
+    };
+    let kind = match e.series.kind {
+        super::Kind::Volume => "Volume spike",
+        super::Kind::SlaBreachRate => "SLA breach rate",
+        super::Kind::NegativeShare => "Negative sentiment share",
+    };
+    let state = state_name(e.state).to_uppercase();
+    let title = format!("[{state}] {kind}: {what} ({})", e.severity);
+    let value = |v: f64| match e.series.kind {
+        super::Kind::Volume => format!("{v:.0}"),
+        _ => format!("{:.1} %", v * 100.0),
+    };
+    let mut lines = vec![format!(
+        "Observed **{}** vs expected {} (score {:.1}) in the window {} – {}",
+        value(e.observed),
+        value(e.expected),
+        e.score,
+        crate::time::rfc3339(e.window_start),
+        crate::time::rfc3339(row.window_end)
+    )];
+    lines.push(format!(
+        "Peak {} vs {} at {}; started {}{}",
+        value(e.peak_observed),
+        value(e.peak_expected),
+        crate::time::rfc3339(e.peak_at),
+        crate::time::rfc3339(e.started_at),
+        e.ended_at.map(|t| format!(", ended {}", crate::time::rfc3339(t))).unwrap_or_default()
+    ));
+    if !row.terms.is_empty() {
+        lines.push(format!("Customers write about: {}", row.terms.join(", ")));
+    }
+    if !row.samples.is_empty() {
+        lines.push(format!("Sample conversations: {}", row.samples.join(", ")));
+    }
+    (title, lines)
+}
+
+/// The body of `row` in `format`.
+pub fn body(format: WebhookFormat, row: &AlertRow) -> String {
+    if format == WebhookFormat::Generic {
+        return to_json(row);
+    }
+    let (title, lines) = summary(row);
+    let json = match format {
+        WebhookFormat::Slack => {
+            // Slack's mrkdwn bolds with single asterisks
+            let text = format!("*{title}*\n{}", lines.join("\n").replace("**", "*"));
+            serde_json::json!({ "text": text })
+        }
+        WebhookFormat::Wecom => {
+            let text = format!("### {title}\n{}", lines.join("\n"));
+            serde_json::json!({ "msgtype": "markdown", "markdown": { "content": text } })
+        }
+        WebhookFormat::Dingtalk => {
+            let text = format!("### {title}\n\n{}", lines.join("\n\n"));
+            serde_json::json!({ "msgtype": "markdown", "markdown": { "title": title, "text": text } })
+        }
+        WebhookFormat::Generic => unreachable!("returned above"),
+    };
+    json.to_string()
+}
+
+/// The URL to post to: DingTalk's signed robots take `timestamp` and `sign` (HMAC-SHA256 of
+/// `timestamp\nsecret`, base64, URL-encoded) as query parameters.
+fn signed_url(config: &WebhookConfig, now_ms: i64) -> String {
+    let Some(secret) = &config.secret else { return config.url.clone() };
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
+        return config.url.clone();
+    };
+    mac.update(format!("{now_ms}\n{secret}").as_bytes());
+    let sign = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let encoded: String = sign
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let sep = if config.url.contains('?') { '&' } else { '?' };
+    format!("{}{sep}timestamp={now_ms}&sign={encoded}", config.url)
+}
+
+/// Posts one event; an error says why it failed (a transport error, a status, or the bot API's
+/// own error code).
+fn post(agent: &ureq::Agent, config: &WebhookConfig, row: &AlertRow) -> std::result::Result<(), String> {
+    let now_ms = crate::time::now_ms();
+    let response = agent
+        .post(&signed_url(config, now_ms))
+        .header("Content-Type", "application/json")
+        .header("Idempotency-Key", &row.event_id())
+        .send(body(config.format, row).as_bytes());
+    let mut response = match response {
+        Ok(r) => r,
+        Err(ureq::Error::StatusCode(code)) => return Err(format!("HTTP {code}")),
+        Err(e) => return Err(e.to_string()),
+    };
+    if matches!(config.format, WebhookFormat::Wecom | WebhookFormat::Dingtalk) {
+        // both answer 200 with {"errcode": 0} on success, another code on failure
+        let text = response.body_mut().read_to_string().map_err(|e| e.to_string())?;
+        let code = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("errcode").and_then(|c| c.as_i64()));
+        if code != Some(0) {
+            return Err(format!("the robot answered {text}"));
+        }
+    }
+    Ok(())
+}
+
+/// What the notifier waits on.
+#[derive(Debug, Default)]
+struct Signal {
+    /// Committed checkpoints not yet looked at.
+    wakeups: u64,
+    /// Stop after the current post (`finish`: after delivering everything).
+    stop: bool,
+    finish: bool,
+}
+
+/// The notifier thread: posts committed outbox files in order.
+#[derive(Debug)]
+pub struct Notifier {
+    signal: Arc<(Mutex<Signal>, Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The committed outbox files under `dir`, oldest first.
+fn committed(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn progress_path(file: &Path) -> PathBuf {
+    let mut p = file.as_os_str().to_owned();
+    p.push(".progress");
+    PathBuf::from(p)
+}
+
+/// Lines of `file` already posted.
+fn progress(file: &Path) -> usize {
+    std::fs::read_to_string(progress_path(file)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Delivers one file from its recorded progress; false when asked to stop midway.
+fn deliver_file(
+    agent: &ureq::Agent,
+    config: &WebhookConfig,
+    file: &Path,
+    telemetry: &Telemetry,
+    stopping: &dyn Fn() -> bool,
+) -> Result<bool> {
+    let text = std::fs::read_to_string(file).map_err(|e| Error::io("reading", file, e))?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    for (i, line) in lines.iter().enumerate().skip(progress(file)) {
+        let Ok(row) = serde_json::from_str::<AlertRow>(line) else {
+            tracing::error!(
+                "alerts outbox {}: line {} is not an alert event; skipped",
+                file.display(),
+                i + 1
+            );
+            continue;
+        };
+        let mut delay = Duration::from_secs(1);
+        for attempt in 1..=config.attempts {
+            match post(agent, config, &row) {
+                Ok(()) => {
+                    telemetry.webhook_deliveries.with_label_values(&["ok"]).inc();
+                    break;
+                }
+                Err(why) if attempt < config.attempts => {
+                    telemetry.webhook_deliveries.with_label_values(&["retried"]).inc();
+                    tracing::warn!(
+                        "alert webhook: posting {} failed ({why}); retrying in {delay:?}",
+                        row.event_id()
+                    );
+                    // sleep in small steps so that a stop request is seen
+                    let until = std::time::Instant::now() + delay;
+                    while std::time::Instant::now() < until {
+                        if stopping() {
+                            return Ok(false);
+                        }
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(60));
+                }
+                Err(why) => {
+                    telemetry.webhook_deliveries.with_label_values(&["dropped"]).inc();
+                    tracing::error!(
+                        "alert webhook: {} dropped after {} attempts ({why})",
+                        row.event_id(),
+                        config.attempts
+                    );
+                }
+            }
+        }
+        crate::sink::write_synced(&progress_path(file), (i + 1).to_string().as_bytes())?;
+        if stopping() && i + 1 < lines.len() {
+            return Ok(false);
+        }
+    }
+    std::fs::remove_file(file).map_err(|e| Error::io("removing", file, e))?;
+    let _ = std::fs::remove_file(progress_path(file));
+    Ok(true)
+}
+
+impl Notifier {
+    /// Starts posting the committed outbox files under `out`.
+    pub fn start(out: &Path, config: WebhookConfig, telemetry: Telemetry) -> Self {
+        let signal = Arc::new((Mutex::new(Signal { wakeups: 1, ..Signal::default() }), Condvar::new()));
+        let dir = out.join(OUTBOX_DIR);
+        let shared = signal.clone();
+        let thread = std::thread::Builder::new()
+            .name("alert-webhook".into())
+            .spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .timeout_global(Some(config.timeout))
+                    .http_status_as_error(true)
+                    .build()
+                    .into();
+                let (lock, cvar) = &*shared;
+                let stopping = || lock.lock().map(|s| s.stop).unwrap_or(true);
+                loop {
+                    let finish = {
+                        let Ok(mut s) = lock.lock() else { return };
+                        while s.wakeups == 0 && !s.stop && !s.finish {
+                            s = match cvar.wait(s) {
+                                Ok(s) => s,
+                                Err(_) => return,
+                            };
+                        }
+                        if s.stop {
+                            return;
+                        }
+                        s.wakeups = 0;
+                        s.finish
+                    };
+                    for file in committed(&dir) {
+                        match deliver_file(&agent, &config, &file, &telemetry, &stopping) {
+                            Ok(true) => {}
+                            Ok(false) => return,
+                            Err(e) => {
+                                tracing::error!("alert webhook: {e}");
+                                break;
+                            }
+                        }
+                    }
+                    if finish {
+                        return;
+                    }
+                }
+            })
+            .ok();
+        Notifier { signal, thread }
+    }
+
+    /// A checkpoint committed: look for new files.
+    pub fn wake(&self) {
+        let (lock, cvar) = &*self.signal;
+        if let Ok(mut s) = lock.lock() {
+            s.wakeups += 1;
+        }
+        cvar.notify_all();
+    }
+
+    /// Delivers what is committed, then stops (the end of a run); `abort` stops after the
+    /// current post instead (what is left is posted on the next start).
+    pub fn finish(mut self, abort: bool) {
+        let (lock, cvar) = &*self.signal;
+        if let Ok(mut s) = lock.lock() {
+            s.finish = true;
+            s.stop = abort;
+            s.wakeups += 1;
+        }
+        cvar.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        let (lock, cvar) = &*self.signal;
+        if let Ok(mut s) = lock.lock() {
+            s.stop = true;
+        }
+        cvar.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The outbox file a checkpoint writes: the events to notify, one JSON per line.
+pub fn outbox_file(checkpoint: u64, rows: &[AlertRow]) -> (String, Vec<u8>) {
+    let path = format!("{OUTBOX_DIR}/{checkpoint:020}.jsonl");
+    let mut bytes = Vec::new();
+    for r in rows {
+        bytes.extend_from_slice(serde_json::to_string(r).unwrap_or_default().as_bytes());
+        bytes.push(b'\n');
+    }
+    (path, bytes)
+}
