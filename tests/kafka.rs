@@ -10,9 +10,8 @@
 
 mod support;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Headers, Message};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::consumer::Consumer;
+use rdkafka::{Offset, TopicPartitionList};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
@@ -47,44 +46,6 @@ fn run_file(input: &Path, out: &Path) -> String {
         "--metrics-addr",
         "127.0.0.1:0",
     ]))
-}
-
-fn consumer(brokers: &str, group: &str) -> BaseConsumer {
-    ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .unwrap()
-}
-
-/// Reads every record of `topic` (bounded wait for `expected` records).
-fn read_topic(brokers: &str, topic: &str, expected: usize) -> Vec<(Vec<u8>, BTreeMap<String, String>)> {
-    let c = consumer(brokers, &unique("reader"));
-    c.subscribe(&[topic]).unwrap();
-    let mut records = Vec::new();
-    wait_for(topic, Duration::from_secs(60), || {
-        while let Some(m) = c.poll(Duration::from_millis(200)) {
-            let m = m.unwrap();
-            let mut headers = BTreeMap::new();
-            if let Some(h) = m.headers() {
-                for x in h.iter() {
-                    headers.insert(
-                        x.key.to_string(),
-                        String::from_utf8_lossy(x.value.unwrap_or_default()).into_owned(),
-                    );
-                }
-            }
-            records.push((m.payload().unwrap_or_default().to_vec(), headers));
-        }
-        (records.len() >= expected).then_some(())
-    });
-    std::thread::sleep(Duration::from_millis(500));
-    while let Some(m) = c.poll(Duration::from_millis(200)) {
-        records.push((m.unwrap().payload().unwrap_or_default().to_vec(), BTreeMap::new()));
-    }
-    records
 }
 
 /// The signal ids raised and not withdrawn, in table order.

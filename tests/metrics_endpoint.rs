@@ -1,34 +1,19 @@
 //! The observable surface: while `ticketpulse demo` runs, /metrics serves the business and
 //! pipeline metrics, every component reports events in, events out and errors; a real
 //! Prometheus scrapes it and every PromQL expression of every dashboard returns data; the
-//! deployment's Prometheus config and rules pass `promtool check` and `promtool test rules`.
-//! Prometheus and promtool come from Debian (installed by .ci/run); outside CI the parts that
-//! need them skip when they are missing.
+//! deployment's Prometheus config and rules pass `promtool check` and `promtool test rules`, and
+//! its Alertmanager config passes `amtool check-config`. Prometheus, promtool and amtool come
+//! from Debian (installed by .ci/run); outside CI the parts that need them skip when they are
+//! missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
+use support::prometheus::*;
 use support::*;
 use ticketpulse_pipeline::telemetry::component;
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn have(tool: &str) -> bool {
-    let found = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(found || std::env::var_os("CI").is_none(), "CI must have {tool} (apt-get install prometheus)");
-    if !found {
-        eprintln!("SKIP: {tool} is not installed");
-    }
-    found
-}
 
 /// The value of an unlabelled or labelled sample line `name{...} value`.
 fn sample(metrics: &str, series: &str) -> Option<f64> {
@@ -131,46 +116,22 @@ fn demo_serves_metrics_that_prometheus_scrapes_and_dashboards_query() {
     drop(demo);
 }
 
-/// Percent-encodes a query parameter.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Starts Prometheus scraping 127.0.0.1:`target` every second, with ticketpulse's rules.
-fn start_prometheus(target: u16, dir: &std::path::Path) -> (u16, Killed) {
-    let rules = repo().join("deploy/prometheus/rules/ticketpulse.yml");
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nrule_files: [\"{}\"]\nscrape_configs:\n  - job_name: ticketpulse\n    static_configs:\n      - targets: [\"127.0.0.1:{target}\"]\n",
-            rules.display()
-        ),
-    )
-    .unwrap();
-    let port = free_port();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    (port, Killed(child))
-}
-
 #[test]
 fn deployment_config_and_rules_pass_promtool() {
-    if !have("promtool") {
-        return;
+    if have("promtool") {
+        let dir = repo().join("deploy/prometheus");
+        run_ok(Command::new("promtool").args(["check", "config", "prometheus.yml"]).current_dir(&dir));
+        run_ok(
+            Command::new("promtool").args(["test", "rules", "rules/ticketpulse_test.yml"]).current_dir(&dir),
+        );
     }
-    let dir = repo().join("deploy/prometheus");
-    run_ok(Command::new("promtool").args(["check", "config", "prometheus.yml"]).current_dir(&dir));
-    run_ok(Command::new("promtool").args(["test", "rules", "rules/ticketpulse_test.yml"]).current_dir(&dir));
+    // the Alertmanager that prometheus.yml sends the alerts to (amtool: prometheus-alertmanager)
+    if have("amtool") {
+        let dir = repo().join("deploy/alertmanager");
+        let out = run_ok(Command::new("amtool").args(["check-config", "alertmanager.yml"]).current_dir(&dir));
+        assert!(
+            out.contains("SUCCESS"),
+            "amtool check-config did not report SUCCESS for alertmanager.yml:\n{out}"
+        );
+    }
 }

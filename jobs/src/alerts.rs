@@ -57,6 +57,9 @@ struct BacktestArgs {
     /// Print every lifecycle event, not only the alerts that fired.
     #[arg(long)]
     all: bool,
+    /// Also write the scores against the truth as JSON here.
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -367,6 +370,20 @@ fn backtest(args: BacktestArgs) -> Result<()> {
         let n = t.spikes.len();
         let within = detected.values().filter(|&&d| d <= 2 * window_ms).count();
         let delays: Vec<i64> = detected.values().copied().collect();
+        if let Some(path) = &args.summary {
+            let json = serde_json::json!({
+                "spikes": n,
+                "detected": detected.len(),
+                "within_two_windows": within,
+                "window_minutes": window_ms / 60_000,
+                "delays_minutes": delays.iter().map(|d| d / 60_000).collect::<Vec<_>>(),
+                "alerts_fired": firing.len(),
+                "false_alerts": false_alerts,
+                "days": t.days,
+                "events": summary.stats.events,
+            });
+            std::fs::write(path, json.to_string()).with_context(|| format!("writing {}", path.display()))?;
+        }
         println!(
             "recall {}/{} ({:.0} %), {} within two windows ({} min); precision {}/{} ({:.0} %); \
              false alerts {} over {} days ({:.2} per day); detection delay {}",

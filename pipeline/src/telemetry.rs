@@ -539,6 +539,9 @@ impl Telemetry {
         for (c, e) in component::ERRORS {
             self.errors.with_label_values(&[c, e]);
         }
+        for r in ["ok", "retried", "dropped"] {
+            self.webhook_deliveries.with_label_values(&[r]);
+        }
     }
 
     /// The registry, for serving.

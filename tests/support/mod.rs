@@ -2,7 +2,13 @@
 //! broker (tansu) on 127.0.0.1, and tables rendered as sorted text rows.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod prometheus;
+
 use arrow::util::display::{ArrayFormatter, FormatOptions};
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -283,4 +289,43 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<
         assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A consumer of `group` reading from the earliest offset, committing nothing.
+pub fn consumer(brokers: &str, group: &str) -> BaseConsumer {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap()
+}
+
+/// Reads every record of `topic` (bounded wait for `expected` records).
+pub fn read_topic(brokers: &str, topic: &str, expected: usize) -> Vec<(Vec<u8>, BTreeMap<String, String>)> {
+    let c = consumer(brokers, &unique("reader"));
+    c.subscribe(&[topic]).unwrap();
+    let mut records = Vec::new();
+    wait_for(topic, Duration::from_secs(60), || {
+        while let Some(m) = c.poll(Duration::from_millis(200)) {
+            let m = m.unwrap();
+            let mut headers = BTreeMap::new();
+            if let Some(h) = m.headers() {
+                for x in h.iter() {
+                    headers.insert(
+                        x.key.to_string(),
+                        String::from_utf8_lossy(x.value.unwrap_or_default()).into_owned(),
+                    );
+                }
+            }
+            records.push((m.payload().unwrap_or_default().to_vec(), headers));
+        }
+        (records.len() >= expected).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    while let Some(m) = c.poll(Duration::from_millis(200)) {
+        records.push((m.unwrap().payload().unwrap_or_default().to_vec(), BTreeMap::new()));
+    }
+    records
 }

@@ -9,7 +9,7 @@
 //!
 //! Lifecycle: the first hot window makes the series *pending*; `hold` hot windows make it
 //! *firing* (an alert is raised); while firing its peak is tracked; `clear` normal windows in a
-//! row *resolve* it, after which the series stays quiet for `cooldown`. A pending series stays
+//! row (score below half the bar) *resolve* it, after which the series stays quiet for `cooldown`. A pending series stays
 //! pending through windows that are still elevated (score at least half the bar, for at most
 //! `2 × hold` windows without a hot one) and is *cancelled* by a normal one. The baseline learns
 //! each window held within half the bar of its expectation. Each transition is an [`AlertEvent`].
@@ -408,6 +408,9 @@ impl Detector {
                     } else if !firing {
                         events.push(event(State::Cancelled, started_at, Some(start), peak));
                         Phase::Quiet
+                    } else if score >= r.z / 2.0 {
+                        // still elevated: a firing alert is not over while the spike goes on
+                        Phase::Hot { started_at, hot: n, normal: 0, firing, peak }
                     } else {
                         let normal = normal + 1;
                         if normal >= r.clear.max(1) {

@@ -45,7 +45,7 @@ pub fn series_of(dimension: Dimension, group: &str, a: &Aggregate) -> Vec<(Serie
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Feed {
     bucket_ms: i64,
-    /// The next bucket to hand out (`None` before any count).
+    /// The next bucket to hand out (`None` before the first hand-out).
     next: Option<i64>,
     open: BTreeMap<i64, BTreeMap<SeriesKey, (f64, Option<f64>)>>,
 }
@@ -61,9 +61,10 @@ impl Feed {
     pub fn add(&mut self, at: i64, series: SeriesKey, observation: Observation) -> bool {
         let bucket = at.div_euclid(self.bucket_ms) * self.bucket_ms;
         if self.next.is_some_and(|n| bucket < n) {
+            tracing::trace!(target: "ticketpulse::alerts::feed", "late count for {series:?} at {at} (next bucket {:?})", self.next);
             return false;
         }
-        self.next.get_or_insert(bucket);
+
         let entry = self.open.entry(bucket).or_default().entry(series).or_insert((0.0, None));
         entry.0 += observation.count;
         if let Some(t) = observation.total {
@@ -86,7 +87,9 @@ impl Feed {
     /// (rates without any trial left out).
     pub fn complete(&mut self, watermark: i64) -> Vec<(i64, BTreeMap<SeriesKey, Observation>)> {
         let mut out = Vec::new();
-        let Some(mut next) = self.next else { return out };
+        // the first hand-out starts at the earliest bucket with counts (counts may come in any
+        // order before that: a first topic model assigns the tickets waiting since the start)
+        let Some(mut next) = self.next.or_else(|| self.open.keys().next().copied()) else { return out };
         let mut empty = 0;
         while next.saturating_add(self.bucket_ms) <= watermark {
             let counts = self.open.remove(&next);

@@ -46,6 +46,10 @@ pub struct AlertRow {
     pub terms: Vec<String>,
     /// Sample conversations of the spiking series (topic series).
     pub samples: Vec<String>,
+    /// Labels of the alert's `ticketpulse_alerts_firing` gauge (kind, dimension, group,
+    /// severity, terms) as set when it fired: on the firing and the resolved event.
+    #[serde(skip, default)]
+    pub gauge: Option<[String; 5]>,
 }
 
 impl AlertRow {
@@ -83,6 +87,9 @@ pub struct Evaluation {
 struct Context {
     terms: Vec<String>,
     samples: Vec<String>,
+    /// The labels of its `ticketpulse_alerts_firing` gauge, once firing.
+    #[serde(default)]
+    gauge: Option<[String; 5]>,
 }
 
 /// The alerting state of the stream.
@@ -329,8 +336,15 @@ impl AlertOperator {
             None => Context {
                 terms: topic_id.map(terms).unwrap_or_default(),
                 samples: self.window_samples(&e.series),
+                gauge: None,
             },
         };
+        let mut context = context;
+        if e.state == State::Firing {
+            let s = &e.series;
+            let labels = [s.kind.as_str(), &s.dimension, &s.group, &e.severity, &context.terms.join(" ")];
+            context.gauge = Some(labels.map(str::to_string));
+        }
         match e.state {
             State::Pending | State::Firing => {
                 self.active.insert(e.alert_id.clone(), context.clone());
@@ -340,7 +354,16 @@ impl AlertOperator {
             }
         }
         let window_end = window_start + self.config.steps() as i64 * self.config.every_ms();
-        AlertRow { event: e, window_end, channel, topic_id, terms: context.terms, samples: context.samples }
+        let gauge = context.gauge.filter(|_| matches!(e.state, State::Firing | State::Resolved));
+        AlertRow {
+            event: e,
+            window_end,
+            channel,
+            topic_id,
+            terms: context.terms,
+            samples: context.samples,
+            gauge,
+        }
     }
 
     /// Sample conversations of `series` in the current window, newest buckets first.
@@ -359,5 +382,162 @@ impl AlertOperator {
     /// Alerts begun and not over.
     pub fn active(&self) -> usize {
         self.active.len()
+    }
+
+    /// Every firing alert's gauge labels (to export them again after a restart).
+    pub fn firing_gauges(&self) -> impl Iterator<Item = &[String; 5]> {
+        self.active.values().filter_map(|c| c.gauge.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::Kind;
+
+    const MIN: i64 = 60_000;
+    const DAY: i64 = 86_400_000;
+
+    fn operator() -> AlertOperator {
+        AlertOperator::new(&AlertsConfig::default())
+    }
+
+    fn assign(op: &mut AlertOperator, id: &str, channel: &str, at: i64, from: Option<u32>, to: u32) {
+        op.on_topic_move(&TopicMove {
+            conversation: Arc::from(id),
+            channel: Arc::from(channel),
+            started_at: at,
+            from,
+            to,
+        });
+    }
+
+    fn key(dimension: &str, group: &str) -> SeriesKey {
+        SeriesKey { kind: Kind::Volume, dimension: dimension.into(), group: group.into() }
+    }
+
+    /// Three conversations of topic 7 on weibo per 5 minutes for `days`, then `extra` more per 5
+    /// minutes from `spike` for 45 minutes; topic 7's label is `battery hot`.
+    fn run(op: &mut AlertOperator, days: i64, spike: Option<(i64, usize)>) -> Vec<Evaluation> {
+        let mut out = Vec::new();
+        let mut n = 0;
+        for step in 0..days * 288 {
+            let at = step * 5 * MIN;
+            let extra = spike.filter(|(s, _)| (*s..*s + 45 * MIN).contains(&at)).map_or(0, |s| s.1);
+            for i in 0..3 + extra {
+                n += 1;
+                assign(op, &format!("c{n}"), "weibo", at + i as i64, None, 7);
+            }
+            let terms = |id: u32| if id == 7 { vec!["battery".into(), "hot".into()] } else { vec![] };
+            out.extend(op.advance(at + 5 * MIN, &terms));
+        }
+        out
+    }
+
+    #[test]
+    fn topic_assignments_count_per_topic_and_channel_and_a_move_moves_the_count() {
+        let mut op = operator();
+        assign(&mut op, "a", "weibo", 0, None, 7);
+        assign(&mut op, "b", "weibo", MIN, None, 7);
+        assign(&mut op, "c", "app", 2 * MIN, None, 7);
+        // b's ticket grew and went to topic 9
+        assign(&mut op, "b", "weibo", MIN, Some(7), 9);
+        let e = op.advance(30 * MIN, &|_| Vec::new());
+        assert_eq!(e.len(), 1, "the first full 30-minute window");
+        let observed = |k: &SeriesKey| e[0].scores.iter().find(|s| s.series == *k).map(|s| s.observed);
+        assert_eq!(observed(&key("channel_topic", "weibo/7")), Some(1.0));
+        assert_eq!(observed(&key("channel_topic", "weibo/9")), Some(1.0));
+        assert_eq!(observed(&key("channel_topic", "app/7")), Some(1.0));
+        assert_eq!(observed(&key("topic", "7")), Some(2.0));
+        assert_eq!((e[0].window_start, e[0].window_end), (0, 30 * MIN));
+        // the next evaluation slides by five minutes
+        let e = op.advance(35 * MIN, &|_| Vec::new());
+        assert_eq!((e[0].window_start, e[0].window_end), (5 * MIN, 35 * MIN));
+    }
+
+    #[test]
+    fn a_topic_spike_fires_with_its_terms_and_sample_conversations() {
+        let mut op = operator();
+        let spike = 2 * DAY + 20 * 60 * MIN;
+        let evaluations = run(&mut op, 3, Some((spike, 6)));
+        let firing: Vec<&AlertRow> = evaluations
+            .iter()
+            .flat_map(|e| &e.alerts)
+            .filter(|a| a.event.state == State::Firing && a.event.series.dimension == "channel_topic")
+            .collect();
+        assert_eq!(firing.len(), 1, "{firing:#?}");
+        let a = firing[0];
+        assert_eq!((a.channel.as_deref(), a.topic_id), (Some("weibo"), Some(7)));
+        assert_eq!(a.terms, ["battery", "hot"]);
+        assert_eq!(a.samples.len(), 5);
+        assert!(a.window_end > spike && a.window_end <= spike + 30 * MIN, "{a:?}");
+        // the same alert resolves, carrying the same terms
+        let resolved = evaluations
+            .iter()
+            .flat_map(|e| &e.alerts)
+            .find(|r| r.event.alert_id == a.event.alert_id && r.event.state == State::Resolved)
+            .expect("resolved");
+        assert_eq!(resolved.terms, a.terms);
+        assert_eq!(op.active(), 0);
+    }
+
+    #[test]
+    fn a_refit_that_renames_a_topic_carries_its_history_over() {
+        let mut op = operator();
+        run(&mut op, 2, None);
+        let at = 2 * DAY;
+        let before = op.detector.expect(&key("channel_topic", "weibo/7"), at, &op.config.baseline).unwrap();
+        // the refit gives topic 7's tickets to topic 12 (three quarters) and 13 (a quarter)
+        op.on_refit(&[(7, 12, 0.75), (7, 13, 0.25)]);
+        let moved = op.detector.expect(&key("channel_topic", "weibo/12"), at, &op.config.baseline).unwrap();
+        assert!((moved - 0.75 * before).abs() < 0.1 * before, "{before} -> {moved}");
+        let rest = op.detector.expect(&key("channel_topic", "weibo/13"), at, &op.config.baseline).unwrap();
+        assert!((rest - 0.25 * before).abs() < 0.1 * before, "{before} -> {rest}");
+        // and the renamed series runs on without alerting
+        let mut fired = 0;
+        let mut n = 0;
+        for step in 0..288 {
+            let at = 2 * DAY + step * 5 * MIN;
+            for i in 0..3 {
+                n += 1;
+                assign(
+                    &mut op,
+                    &format!("r{n}"),
+                    "weibo",
+                    at + i,
+                    None,
+                    if i == 0 && n % 4 == 0 { 13 } else { 12 },
+                );
+            }
+            let e = op.advance(at, &|_| Vec::new());
+            fired += e.iter().flat_map(|e| &e.alerts).filter(|a| a.event.state == State::Firing).count();
+        }
+        assert_eq!(fired, 0);
+    }
+
+    #[test]
+    fn channel_windows_feed_rates_and_a_correction_adds_only_its_difference() {
+        let mut op = operator();
+        let a = Aggregate {
+            conversations_started: 4,
+            sla_met: [3, 0, 0],
+            sla_breached: [1, 0, 0],
+            ..Aggregate::default()
+        };
+        op.on_window(0, Dimension::Channel, "email", &a, None);
+        let corrected = Aggregate { conversations_started: 6, ..a.clone() };
+        op.on_window(0, Dimension::Channel, "email", &corrected, Some(&a));
+        // topic rows do not count here (assignments do)
+        op.on_window(0, Dimension::Topic, "7", &a, None);
+        let e = op.advance(30 * MIN, &|_| Vec::new());
+        let get = |k: Kind, d: &str, g: &str| {
+            e[0].scores
+                .iter()
+                .find(|s| s.series == SeriesKey { kind: k, dimension: d.into(), group: g.into() })
+                .map(|s| s.observed)
+        };
+        assert_eq!(get(Kind::Volume, "channel", "email"), Some(6.0));
+        assert_eq!(get(Kind::SlaBreachRate, "channel", "email"), Some(0.25));
+        assert_eq!(get(Kind::Volume, "topic", "7"), None);
     }
 }

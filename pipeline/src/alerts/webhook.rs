@@ -445,3 +445,163 @@ pub fn outbox_file(checkpoint: u64, rows: &[AlertRow]) -> (String, Vec<u8>) {
     }
     (path, bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::{AlertEvent, Kind, SeriesKey, State};
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+
+    fn row(state: State) -> AlertRow {
+        AlertRow {
+            event: AlertEvent {
+                alert_id: "volume:channel_topic:weibo/7:1000".into(),
+                series: SeriesKey {
+                    kind: Kind::Volume,
+                    dimension: "channel_topic".into(),
+                    group: "weibo/7".into(),
+                },
+                state,
+                window_start: 1000,
+                started_at: 1000,
+                ended_at: None,
+                observed: 41.0,
+                expected: 7.0,
+                score: 7.3,
+                peak_at: 1000,
+                peak_observed: 41.0,
+                peak_expected: 7.0,
+                peak_score: 7.3,
+                severity: "critical".into(),
+            },
+            window_end: 1_801_000,
+            channel: Some("weibo".into()),
+            topic_id: Some(7),
+            terms: vec!["电池".into(), "发热".into()],
+            samples: vec!["c1".into(), "c2".into()],
+            gauge: None,
+        }
+    }
+
+    fn config(url: &str, format: WebhookFormat) -> WebhookConfig {
+        WebhookConfig {
+            url: url.into(),
+            format,
+            timeout: Duration::from_secs(5),
+            attempts: 3,
+            min_severity: "warning".into(),
+            resolved: true,
+            secret: None,
+        }
+    }
+
+    #[test]
+    fn bodies_in_each_format_say_what_customers_write_about() {
+        let r = row(State::Firing);
+        let generic: serde_json::Value = serde_json::from_str(&body(WebhookFormat::Generic, &r)).unwrap();
+        assert_eq!(generic["event_id"], "volume:channel_topic:weibo/7:1000:firing");
+        assert_eq!(generic["state"], "firing");
+        assert_eq!(generic["terms"][0], "电池");
+        let slack: serde_json::Value = serde_json::from_str(&body(WebhookFormat::Slack, &r)).unwrap();
+        let text = slack["text"].as_str().unwrap();
+        assert!(text.starts_with("*[FIRING] Volume spike: topic 7 on weibo (critical)*"), "{text}");
+        assert!(text.contains("电池, 发热") && text.contains("c1, c2") && !text.contains("**"), "{text}");
+        let wecom: serde_json::Value = serde_json::from_str(&body(WebhookFormat::Wecom, &r)).unwrap();
+        assert_eq!(wecom["msgtype"], "markdown");
+        assert!(wecom["markdown"]["content"].as_str().unwrap().contains("Observed **41** vs expected 7"));
+        let ding: serde_json::Value = serde_json::from_str(&body(WebhookFormat::Dingtalk, &r)).unwrap();
+        assert_eq!(ding["markdown"]["title"], "[FIRING] Volume spike: topic 7 on weibo (critical)");
+    }
+
+    #[test]
+    fn dingtalk_urls_are_signed_like_its_documentation_says() {
+        let mut c = config("https://oapi.dingtalk.com/robot/send?access_token=T", WebhookFormat::Dingtalk);
+        c.secret = Some("SECtest".into());
+        // HMAC-SHA256 of "1700000000000\nSECtest", base64, URL-encoded (checked with Python's hmac)
+        assert_eq!(
+            signed_url(&c, 1_700_000_000_000),
+            "https://oapi.dingtalk.com/robot/send?access_token=T&timestamp=1700000000000&sign=aZLLrriXgn05YbwaGR7knYsLeJADjr9NwLaNNKpxh4g%3D"
+        );
+        assert!(config("http://x", WebhookFormat::Slack).validate().is_ok());
+        let mut bad = config("ftp://x", WebhookFormat::Generic);
+        assert!(bad.validate().unwrap_err().to_string().contains("alerts.webhook.url"));
+        bad.url = "http://x".into();
+        bad.secret = Some("s".into());
+        assert!(bad.validate().unwrap_err().to_string().contains("alerts.webhook.secret"));
+    }
+
+    /// An HTTP server on loopback that answers `statuses` in turn (then 200) and reports each
+    /// request's body.
+    fn server(statuses: Vec<u16>) -> (String, mpsc::Receiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut statuses = statuses.into_iter();
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let status = statuses.next().unwrap_or(200);
+                let _ = tx.send(String::from_utf8_lossy(&body).to_string());
+                let answer = "{\"errcode\":0}";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        });
+        (url, rx)
+    }
+
+    #[test]
+    fn the_outbox_is_posted_in_order_with_retries_and_never_twice_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = dir.path().join(OUTBOX_DIR);
+        std::fs::create_dir_all(&outbox).unwrap();
+        let (path, bytes) = outbox_file(3, &[row(State::Firing), row(State::Resolved)]);
+        std::fs::write(dir.path().join(&path), bytes).unwrap();
+        // the first attempt fails with a 503: retried
+        let (url, posted) = server(vec![503]);
+        let telemetry = Telemetry::new().unwrap();
+        let n = Notifier::start(dir.path(), config(&url, WebhookFormat::Generic), telemetry.clone());
+        n.finish(false);
+        let bodies: Vec<String> = posted.try_iter().collect();
+        assert_eq!(bodies.len(), 3, "{bodies:?}");
+        assert!(
+            bodies[0].contains(":firing\"")
+                && bodies[1].contains(":firing\"")
+                && bodies[2].contains(":resolved\"")
+        );
+        assert_eq!(telemetry.webhook_deliveries.with_label_values(&["retried"]).get(), 1);
+        assert_eq!(telemetry.webhook_deliveries.with_label_values(&["ok"]).get(), 2);
+        assert!(committed(&outbox).is_empty(), "a delivered file is removed");
+
+        // a run that stopped after posting the first of two events: the restart posts the second only
+        let (path, bytes) = outbox_file(4, &[row(State::Firing), row(State::Resolved)]);
+        let file = dir.path().join(&path);
+        std::fs::write(&file, bytes).unwrap();
+        std::fs::write(progress_path(&file), "1").unwrap();
+        let (url, posted) = server(Vec::new());
+        let n = Notifier::start(dir.path(), config(&url, WebhookFormat::Wecom), Telemetry::new().unwrap());
+        n.finish(false);
+        let bodies: Vec<String> = posted.try_iter().collect();
+        assert_eq!(bodies.len(), 1, "{bodies:?}");
+        assert!(bodies[0].contains("[RESOLVED]"), "{}", bodies[0]);
+        assert!(!file.exists() && !progress_path(&file).exists());
+    }
+}

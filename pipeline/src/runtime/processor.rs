@@ -258,6 +258,10 @@ impl Processor {
                     .map_err(|e| Error::config("sentiment.zh_model", e.to_string()))?,
             ))),
         };
+        // alerts firing when the checkpoint was taken are firing again
+        for labels in state.alerts.firing_gauges() {
+            telemetry.alerts_firing.with_label_values(labels).set(1);
+        }
         Ok(Processor {
             scorer,
             topics: config.topics.enabled,
@@ -515,11 +519,11 @@ impl Processor {
                 let state = crate::alerts::state_name(ev.state);
                 t.alert_events.with_label_values(&[ev.series.kind.as_str(), state]).inc();
                 let terms = row.terms.join(" ");
-                let labels =
-                    [ev.series.kind.as_str(), &ev.series.dimension, &ev.series.group, &ev.severity, &terms];
                 match ev.state {
                     crate::alerts::State::Firing => {
-                        t.alerts_firing.with_label_values(&labels).set(1);
+                        if let Some(labels) = &row.gauge {
+                            t.alerts_firing.with_label_values(labels).set(1);
+                        }
                         self.stats.alerts_fired += 1;
                         tracing::warn!(
                             "alert firing: {} (observed {:.1}, expected {:.1}, score {:.1}){}",
@@ -531,7 +535,11 @@ impl Processor {
                         );
                     }
                     crate::alerts::State::Resolved => {
-                        let _ = t.alerts_firing.remove_label_values(&labels);
+                        // the labels it fired with (its severity may have risen since)
+                        if let Some(labels) = &row.gauge {
+                            let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+                            let _ = t.alerts_firing.remove_label_values(&labels);
+                        }
                         tracing::info!("alert resolved: {}", ev.alert_id);
                     }
                     _ => {}

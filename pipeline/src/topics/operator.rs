@@ -394,10 +394,17 @@ impl TopicOperator {
             .collect();
         let mut backlog = Vec::new();
         if first {
-            for (t, a) in self.recent.iter().skip(skip).zip(&fitted.assignments) {
-                if let Some(i) = *a
-                    && open(&t.conversation)
-                {
+            // every waiting ticket of an open conversation, also those older than the fit's
+            // newest `max_fit_tickets` (a first fit can come late: a partition read far ahead)
+            for (j, t) in self.recent.iter().enumerate() {
+                if !open(&t.conversation) {
+                    continue;
+                }
+                let index = match j.checked_sub(skip) {
+                    Some(k) => fitted.assignments.get(k).copied().flatten(),
+                    None => model.assign(&t.text).map(|(i, _)| i),
+                };
+                if let Some(i) = index {
                     backlog.push((t.conversation.clone(), self.tag(i)));
                 }
             }
