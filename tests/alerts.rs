@@ -5,9 +5,10 @@
 //!   at most one false alert per simulated day (the full-size figures, 300k conversations over a
 //!   week with and without spikes, are in BENCHMARKS.md).
 //! - Live: events with a spike at their end go through the real broker (tansu); the alert is on
-//!   the `<topic>.alerts` Kafka topic, in the `alerts` table and on /metrics, and a real
-//!   Prometheus scraping the pipeline turns the deploy/ rule `TicketpulseConsultationSpike` to
-//!   firing.
+//!   the `<topic>.alerts` Kafka topic, in the `alerts` table and on /metrics, a real Prometheus
+//!   scraping the pipeline turns the deploy/ rule `TicketpulseConsultationSpike` to firing, and
+//!   the webhook gets it once; after a graceful stop and a restart the alert fires again on
+//!   /metrics (restored from the checkpoint) and nothing is posted twice.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod support;
@@ -98,16 +99,23 @@ fn a_live_spike_reaches_kafka_the_alerts_table_metrics_and_fires_the_prometheus_
     );
     let out = dir.path().join("out");
     let port = free_port();
-    let _pipeline = Killed(
+    let (hook, posts) = webhook_server();
+    let config = dir.path().join("ticketpulse.toml");
+    std::fs::write(&config, format!("[alerts.webhook]\nurl = \"{hook}\"\nformat = \"generic\"\n")).unwrap();
+    let group = unique("g");
+    let start = || {
         bin()
-            .args(["run", "--brokers", &brokers, "--topic", &topic, "--group", &unique("g"), "--out"])
+            .args(["run", "--brokers", &brokers, "--topic", &topic, "--group", &group, "--out"])
             .arg(&out)
             .args(["--checkpoint-interval", "2s", "--metrics-addr", &format!("127.0.0.1:{port}")])
+            .arg("--config")
+            .arg(&config)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap(),
-    );
+            .unwrap()
+    };
+    let pipeline = Killed(start());
     let prometheus_dir = tempfile::tempdir().unwrap();
     let (prometheus, _prometheus) = start_prometheus(port, prometheus_dir.path());
 
@@ -150,4 +158,66 @@ fn a_live_spike_reaches_kafka_the_alerts_table_metrics_and_fires_the_prometheus_
         });
         assert!(on_topic, "alert {id} is on {topic}.alerts");
     }
+
+    // the webhook got each firing alert once, after the checkpoint that holds it
+    let firing_posts = |posts: &std::sync::mpsc::Receiver<String>, seen: &mut Vec<String>| {
+        seen.extend(posts.try_iter());
+        let mut ids: Vec<String> = seen
+            .iter()
+            .filter_map(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+            .filter(|v| v["state"] == "firing")
+            .map(|v| v["event_id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut seen = Vec::new();
+    let fired = rows.iter().filter(|r| cell(r, "state") == "firing").count();
+    let posted = wait_for("the webhook posts", Duration::from_secs(60), || {
+        let ids = firing_posts(&posts, &mut seen);
+        (ids.len() >= fired).then_some(ids)
+    });
+    let mut distinct = posted.clone();
+    distinct.dedup();
+    assert_eq!(posted, distinct, "each firing alert posted once");
+
+    // a graceful stop and a restart: the alert is firing again on /metrics (from the
+    // checkpoint), and nothing is posted twice
+    run_ok(Command::new("kill").args(["-TERM", &pipeline.0.id().to_string()]));
+    let mut pipeline = pipeline;
+    wait_for("the pipeline to stop", Duration::from_secs(60), || pipeline.0.try_wait().unwrap());
+    let _restarted = Killed(start());
+    wait_for("the firing gauge after the restart", Duration::from_secs(120), || {
+        let metrics = http_get(port, "/metrics")?;
+        metrics.lines().any(|l| l == firing).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(6)); // three checkpoint intervals
+    assert_eq!(firing_posts(&posts, &mut seen), posted, "no notification repeated after the restart");
+}
+
+/// A webhook receiver on 127.0.0.1 (axum, on a thread of its own) that answers 200 to every
+/// POST and hands out the bodies.
+fn webhook_server() -> (String, std::sync::mpsc::Receiver<String>) {
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let app = axum::Router::new().route(
+                "/hook",
+                axum::routing::post(move |body: String| {
+                    let tx = tx.clone();
+                    async move {
+                        let _ = tx.send(body);
+                        "ok"
+                    }
+                }),
+            );
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    (url, rx)
 }
