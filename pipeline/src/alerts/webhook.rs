@@ -49,7 +49,9 @@ pub struct WebhookConfig {
     /// Timeout of one post. Default 10 s.
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
-    /// Attempts per event before it is dropped (and counted). Default 8 (about 4 minutes).
+    /// Attempts per event before it is dropped (counted, and `TicketpulseAlertWebhookFailing`
+    /// fires). Default 6: backoff 1, 2, 4, 8, 16 s between them, about half a minute plus the
+    /// timeouts, so a run that ends waits at most that long per undeliverable event.
     #[serde(default = "default_attempts")]
     pub attempts: u32,
     /// Only alerts at least this severe (`warning` or `critical`). Default warning.
@@ -67,7 +69,7 @@ fn default_timeout() -> Duration {
     Duration::from_secs(10)
 }
 fn default_attempts() -> u32 {
-    8
+    6
 }
 fn default_severity() -> String {
     "warning".into()
