@@ -205,10 +205,10 @@ pub fn print_summary(summary: &RunSummary, config: &PipelineConfig, elapsed: Dur
         println!("  dead letters: Kafka topic {topic} on {}", k.brokers);
     }
     if let Some(SourceConfig::Kafka(k)) = &config.source {
-        let topic = config.output.signals_topic.clone().unwrap_or_else(|| format!("{}.signals", k.topic));
+        let topic = config.output.signals_topic(&k.topic);
         println!("  signals: Kafka topic {topic} on {}", k.brokers);
         if config.alerts.enabled {
-            let topic = config.output.alerts_topic.clone().unwrap_or_else(|| format!("{}.alerts", k.topic));
+            let topic = config.output.alerts_topic(&k.topic);
             println!("  alerts: Kafka topic {topic} on {}", k.brokers);
         }
     }

@@ -81,6 +81,18 @@ pub struct OutputConfig {
     pub zstd_level: i32,
 }
 
+impl OutputConfig {
+    /// The signals topic when reading Kafka topic `source`.
+    pub fn signals_topic(&self, source: &str) -> String {
+        self.signals_topic.clone().unwrap_or_else(|| format!("{source}.signals"))
+    }
+
+    /// The alerts topic when reading Kafka topic `source`.
+    pub fn alerts_topic(&self, source: &str) -> String {
+        self.alerts_topic.clone().unwrap_or_else(|| format!("{source}.alerts"))
+    }
+}
+
 impl Default for OutputConfig {
     fn default() -> Self {
         OutputConfig {

@@ -97,6 +97,17 @@ pub struct Observation {
 }
 
 impl Observation {
+    /// Nothing counted yet.
+    pub const ZERO: Observation = Observation { count: 0.0, total: None };
+
+    /// Adds `other` (`weight` times) to this observation: counts add, and so do trials.
+    pub fn add(&mut self, other: &Observation, weight: f64) {
+        self.count += weight * other.count;
+        if let Some(t) = other.total {
+            self.total = Some(self.total.unwrap_or(0.0) + weight * t);
+        }
+    }
+
     fn value(&self) -> f64 {
         match self.total {
             Some(t) if t > 0.0 => self.count / t,
@@ -200,16 +211,28 @@ pub struct Detector {
 /// in binomial standard deviations (with a floor of one trial's worth). Where the history varies
 /// more than that noise (its robust spread is larger), the spread is the unit instead.
 fn score(value: f64, e: f64, spread: f64, total: Option<f64>) -> f64 {
+    let unit = unit(e, spread, total);
     match total {
-        None => {
-            let root = |x: f64| (x.max(0.0) + 0.375).sqrt();
-            // the history's spread already holds its Poisson noise: only more than that widens
-            2.0 * (root(value) - root(e)) / (spread * spread / (e.max(0.0) + 1.0)).max(1.0).sqrt()
-        }
+        None => 2.0 * (root(value) - root(e)) / unit,
+        Some(_) => (value - e) / unit,
+    }
+}
+
+/// Anscombe's square root of a count.
+fn root(x: f64) -> f64 {
+    (x.max(0.0) + 0.375).sqrt()
+}
+
+/// The unit of [`score`]: for a count, on Anscombe's scale (1 for Poisson noise; the history's
+/// spread already holds its Poisson noise, so only more than that widens it); for a rate over
+/// `t` trials, binomial noise (at least one trial's worth) or the spread, whichever is larger.
+fn unit(e: f64, spread: f64, total: Option<f64>) -> f64 {
+    match total {
+        None => (spread * spread / (e.max(0.0) + 1.0)).max(1.0).sqrt(),
         Some(t) => {
             let p = e.clamp(0.0, 1.0);
             let noise = (p * (1.0 - p)).max(0.25 / t.max(1.0)) / t.max(1.0);
-            (value - e) / (spread * spread).max(noise).sqrt()
+            (spread * spread).max(noise).sqrt()
         }
     }
 }
@@ -218,19 +241,13 @@ fn score(value: f64, e: f64, spread: f64, total: Option<f64>) -> f64 {
 /// be within ±`band` (winsorised, the same way up and down, so that neither a spike nor a dip
 /// drags the baseline, while a lasting shift still moves it a bounded step at a time).
 fn bounded(value: f64, e: f64, spread: f64, total: Option<f64>, band: f64) -> f64 {
+    let unit = unit(e, spread, total);
     match total {
         None => {
-            let unit = (spread * spread / (e.max(0.0) + 1.0)).max(1.0).sqrt();
-            let root = (e.max(0.0) + 0.375).sqrt();
-            let at = |d: f64| ((root + d * unit / 2.0).max(0.0).powi(2) - 0.375).max(0.0);
+            let at = |d: f64| ((root(e) + d * unit / 2.0).max(0.0).powi(2) - 0.375).max(0.0);
             value.clamp(at(-band), at(band))
         }
-        Some(t) => {
-            let p = e.clamp(0.0, 1.0);
-            let noise = (p * (1.0 - p)).max(0.25 / t.max(1.0)) / t.max(1.0);
-            let sigma = (spread * spread).max(noise).sqrt();
-            value.clamp((e - band * sigma).max(0.0), (e + band * sigma).min(1.0))
-        }
+        Some(_) => value.clamp((e - band * unit).max(0.0), (e + band * unit).min(1.0)),
     }
 }
 
@@ -328,7 +345,7 @@ impl Detector {
                 Some(o) => *o,
                 // a rate without trials says nothing; a count without conversations is zero
                 None if key.kind != Kind::Volume => continue,
-                None => Observation { count: 0.0, total: None },
+                None => Observation::ZERO,
             };
             let r = rule(key.kind);
             let value = observation.value();

@@ -47,7 +47,7 @@ pub struct Feed {
     bucket_ms: i64,
     /// The next bucket to hand out (`None` before the first hand-out).
     next: Option<i64>,
-    open: BTreeMap<i64, BTreeMap<SeriesKey, (f64, Option<f64>)>>,
+    open: BTreeMap<i64, BTreeMap<SeriesKey, Observation>>,
 }
 
 impl Feed {
@@ -65,22 +65,18 @@ impl Feed {
             return false;
         }
 
-        let entry = self.open.entry(bucket).or_default().entry(series).or_insert((0.0, None));
-        entry.0 += observation.count;
-        if let Some(t) = observation.total {
-            entry.1 = Some(entry.1.unwrap_or(0.0) + t);
-        }
+        self.open
+            .entry(bucket)
+            .or_default()
+            .entry(series)
+            .or_insert(Observation::ZERO)
+            .add(&observation, 1.0);
         true
     }
 
     /// Applies `f` to the counts of every bucket in the making.
     pub fn remap(&mut self, f: &dyn Fn(&mut BTreeMap<SeriesKey, Observation>)) {
-        for bucket in self.open.values_mut() {
-            let mut counts: BTreeMap<SeriesKey, Observation> =
-                bucket.iter().map(|(k, &(count, total))| (k.clone(), Observation { count, total })).collect();
-            f(&mut counts);
-            *bucket = counts.into_iter().map(|(k, o)| (k, (o.count, o.total))).collect();
-        }
+        self.open.values_mut().for_each(f);
     }
 
     /// The buckets that end at or before `watermark`, oldest first, each with its observations
@@ -105,12 +101,8 @@ impl Feed {
             } else {
                 empty = 0;
             }
-            let observations = counts
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|(_, (_, total))| total.is_none_or(|t| t > 0.0))
-                .map(|(k, (count, total))| (k, Observation { count, total }))
-                .collect();
+            let mut observations = counts.unwrap_or_default();
+            observations.retain(|_, o| o.total.is_none_or(|t| t > 0.0));
             out.push((next, observations));
             next += self.bucket_ms;
         }

@@ -219,14 +219,13 @@ impl AlertOperator {
                 None => true,
                 Some(list) => {
                     for (k, w) in list {
-                        moved.entry(k).or_insert(Observation { count: 0.0, total: None }).count +=
-                            w * o.count;
+                        moved.entry(k).or_insert(Observation::ZERO).add(o, w);
                     }
                     false
                 }
             });
             for (k, o) in moved {
-                counts.entry(k).or_insert(Observation { count: 0.0, total: None }).count += o.count;
+                counts.entry(k).or_insert(Observation::ZERO).add(&o, 1.0);
             }
         };
         for (_, counts) in &mut self.recent {
@@ -259,20 +258,16 @@ impl AlertOperator {
                 self.recent.pop_front();
             }
             let oldest = self.recent.front().map_or(start, |r| r.0);
-            let keep = oldest;
-            self.samples.retain(|&b, _| b >= keep);
+            self.samples.retain(|&b, _| b >= oldest);
             if self.recent.len() < steps {
                 continue; // the first window is not complete yet
             }
-            let window_start = start + every - steps as i64 * every;
+            let window_end = start + every;
+            let window_start = window_end - steps as i64 * every;
             let mut sums: BTreeMap<SeriesKey, Observation> = BTreeMap::new();
             for (_, obs) in &self.recent {
                 for (key, o) in obs {
-                    let s = sums.entry(key.clone()).or_insert(Observation { count: 0.0, total: None });
-                    s.count += o.count;
-                    if let Some(t) = o.total {
-                        s.total = Some(s.total.unwrap_or(0.0) + t);
-                    }
+                    sums.entry(key.clone()).or_insert(Observation::ZERO).add(o, 1.0);
                 }
             }
             // a count that corrections took below zero is zero; a rate needs a trial
@@ -296,13 +291,8 @@ impl AlertOperator {
                     s.score
                 );
             }
-            let alerts = events.into_iter().map(|e| self.row(e, window_start, terms)).collect();
-            out.push(Evaluation {
-                window_start,
-                window_end: window_start + steps as i64 * every,
-                scores,
-                alerts,
-            });
+            let alerts = events.into_iter().map(|e| self.row(e, window_end, terms)).collect();
+            out.push(Evaluation { window_start, window_end, scores, alerts });
         }
         out
     }
@@ -314,7 +304,7 @@ impl AlertOperator {
     }
 
     /// The row of `e`, with the topic's terms and samples for a topic series.
-    fn row(&mut self, e: AlertEvent, window_start: i64, terms: &dyn Fn(u32) -> Vec<String>) -> AlertRow {
+    fn row(&mut self, e: AlertEvent, window_end: i64, terms: &dyn Fn(u32) -> Vec<String>) -> AlertRow {
         let (channel, topic_id) = match Dimension::parse(&e.series.dimension) {
             Some(Dimension::Channel) => (Some(e.series.group.clone()), None),
             Some(Dimension::Topic) => (None, e.series.group.parse().ok()),
@@ -324,22 +314,17 @@ impl AlertOperator {
             },
             _ => (None, None),
         };
-        let context = match self.active.get(&e.alert_id) {
-            Some(c) => {
-                let mut c = c.clone();
-                if e.state == State::Firing {
-                    // the samples of the window that made it fire
-                    c.samples = self.window_samples(&e.series);
-                }
-                c
-            }
-            None => Context {
-                terms: topic_id.map(terms).unwrap_or_default(),
-                samples: self.window_samples(&e.series),
-                gauge: None,
-            },
-        };
-        let mut context = context;
+        let known = self.active.get(&e.alert_id).cloned();
+        let fresh = known.is_none();
+        let mut context = known.unwrap_or_else(|| Context {
+            terms: topic_id.map(terms).unwrap_or_default(),
+            samples: Vec::new(),
+            gauge: None,
+        });
+        if fresh || e.state == State::Firing {
+            // the samples of the window that began it, then of the one that made it fire
+            context.samples = self.window_samples(&e.series);
+        }
         if e.state == State::Firing {
             let s = &e.series;
             let labels = [s.kind.as_str(), &s.dimension, &s.group, &e.severity, &context.terms.join(" ")];
@@ -353,7 +338,6 @@ impl AlertOperator {
                 self.active.remove(&e.alert_id);
             }
         }
-        let window_end = window_start + self.config.steps() as i64 * self.config.every_ms();
         let gauge = context.gauge.filter(|_| matches!(e.state, State::Firing | State::Resolved));
         AlertRow {
             event: e,

@@ -399,25 +399,28 @@ impl Notifier {
         Notifier { signal, thread }
     }
 
-    /// A checkpoint committed: look for new files.
-    pub fn wake(&self) {
+    /// Changes what the thread waits on and wakes it.
+    fn tell(&self, change: impl FnOnce(&mut Signal)) {
         let (lock, cvar) = &*self.signal;
         if let Ok(mut s) = lock.lock() {
-            s.wakeups += 1;
+            change(&mut s);
         }
         cvar.notify_all();
+    }
+
+    /// A checkpoint committed: look for new files.
+    pub fn wake(&self) {
+        self.tell(|s| s.wakeups += 1);
     }
 
     /// Delivers what is committed, then stops (the end of a run); `abort` stops after the
     /// current post instead (what is left is posted on the next start).
     pub fn finish(mut self, abort: bool) {
-        let (lock, cvar) = &*self.signal;
-        if let Ok(mut s) = lock.lock() {
+        self.tell(|s| {
             s.finish = true;
             s.stop = abort;
             s.wakeups += 1;
-        }
-        cvar.notify_all();
+        });
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -426,11 +429,7 @@ impl Notifier {
 
 impl Drop for Notifier {
     fn drop(&mut self) {
-        let (lock, cvar) = &*self.signal;
-        if let Ok(mut s) = lock.lock() {
-            s.stop = true;
-        }
-        cvar.notify_all();
+        self.tell(|s| s.stop = true);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

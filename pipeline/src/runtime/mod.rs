@@ -74,19 +74,18 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
         }
         other => DeadLetterSink::File(FileDeadLetter::new(out, &other.origin())),
     };
-    let signals_topic = match &source_config {
-        SourceConfig::Kafka(k) => {
-            let topic = config.output.signals_topic.clone().unwrap_or_else(|| format!("{}.signals", k.topic));
-            let client = crate::kafka::client_config(&k.brokers, &k.properties);
-            Some(TopicSink::new(&client, &topic, "signals")?)
-        }
+    // reading Kafka, signals (and alerts) also go to topics beside the source
+    let kafka = match &source_config {
+        SourceConfig::Kafka(k) => Some((k, crate::kafka::client_config(&k.brokers, &k.properties))),
         _ => None,
     };
-    let alerts_topic = match &source_config {
-        SourceConfig::Kafka(k) if config.alerts.enabled => {
-            let topic = config.output.alerts_topic.clone().unwrap_or_else(|| format!("{}.alerts", k.topic));
-            let client = crate::kafka::client_config(&k.brokers, &k.properties);
-            Some(TopicSink::new(&client, &topic, "alerts")?)
+    let signals_topic = match &kafka {
+        Some((k, client)) => Some(TopicSink::new(client, &config.output.signals_topic(&k.topic), "signals")?),
+        None => None,
+    };
+    let alerts_topic = match &kafka {
+        Some((k, client)) if config.alerts.enabled => {
+            Some(TopicSink::new(client, &config.output.alerts_topic(&k.topic), "alerts")?)
         }
         _ => None,
     };

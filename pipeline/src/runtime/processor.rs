@@ -513,7 +513,11 @@ impl Processor {
                 }
                 keep
             });
-            self.exported.extend(scored.into_iter().cloned());
+            for k in scored {
+                if !self.exported.contains(k) {
+                    self.exported.insert(k.clone());
+                }
+            }
             for row in e.alerts {
                 let ev = &row.event;
                 let state = crate::alerts::state_name(ev.state);
