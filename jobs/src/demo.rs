@@ -62,8 +62,8 @@ pub fn main(args: DemoArgs) -> Result<()> {
         GeneratorConfig { conversations: args.conversations, days: 1, seed: args.seed, ..Default::default() };
     let (lines, truth) = generate(&generator)?;
     eprintln!(
-        "generated {} events of {} conversations ({} duplicates, {} invalid lines)",
-        truth.lines, truth.conversations, truth.duplicate_lines, truth.invalid_lines
+        "generated {} events of {} conversations ({} duplicates, {} invalid lines, {} with personal data)",
+        truth.lines, truth.conversations, truth.duplicate_lines, truth.invalid_lines, truth.personal_data
     );
 
     let cluster = MockCluster::new(1).context("starting the in-process Kafka")?;

@@ -46,8 +46,12 @@ pub fn main(args: GenerateArgs) -> Result<()> {
     }
     out.flush()?;
     eprintln!(
-        "wrote {} lines ({} conversations, {} duplicates, {} invalid)",
-        summary.lines, summary.conversations, summary.duplicate_lines, summary.invalid_lines
+        "wrote {} lines ({} conversations, {} duplicates, {} invalid, {} with personal data)",
+        summary.lines,
+        summary.conversations,
+        summary.duplicate_lines,
+        summary.invalid_lines,
+        summary.personal_data
     );
     Ok(())
 }

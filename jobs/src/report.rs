@@ -138,7 +138,7 @@ pub fn print_summary(summary: &RunSummary, config: &PipelineConfig, elapsed: Dur
     let s = &summary.stats;
     let rate = s.records as f64 / elapsed.as_secs_f64().max(1e-9);
     println!(
-        "processed {} records in {:.1}s ({:.0}/s): {} events, {} invalid, {} duplicates dropped, {} late, {} dead letters",
+        "processed {} records in {:.1}s ({:.0}/s): {} events, {} invalid, {} duplicates dropped, {} late, {} dead letters, {} personal data masked",
         s.records,
         elapsed.as_secs_f64(),
         rate,
@@ -146,7 +146,8 @@ pub fn print_summary(summary: &RunSummary, config: &PipelineConfig, elapsed: Dur
         s.invalid,
         s.duplicates,
         s.late,
-        s.dead_letters
+        s.dead_letters,
+        s.pii_masked
     );
     if let Some(active) = summary.active {
         let secs = active.as_secs_f64();

@@ -132,6 +132,9 @@ pub struct PipelineConfig {
     /// Spike alerting.
     #[serde(default)]
     pub alerts: crate::alerts::AlertsConfig,
+    /// Personal data masking.
+    #[serde(default)]
+    pub pii: crate::pii::PiiConfig,
     /// Checkpoints.
     #[serde(default)]
     pub checkpoint: CheckpointConfig,
@@ -183,6 +186,7 @@ impl PipelineConfig {
         self.dedup.validate(self.time.allowed_lateness)?;
         self.conversation.validate()?;
         self.topics.validate()?;
+        self.pii.validate()?;
         self.alerts.validate(self.tumbling_ms())?;
         if self.checkpoint.interval < Duration::from_millis(10) {
             return Err(Error::config("checkpoint.interval", "must be at least 10ms"));

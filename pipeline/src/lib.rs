@@ -18,6 +18,7 @@ pub mod dedup;
 pub mod error;
 pub mod kafka;
 pub mod metrics;
+pub mod pii;
 pub mod runtime;
 pub mod sentiment;
 pub mod sink;

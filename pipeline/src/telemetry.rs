@@ -119,6 +119,8 @@ pub struct Telemetry {
     pub alert_events: IntCounterVec,
     /// `ticketpulse_webhook_deliveries_total{result}`: webhook posts (ok, retried, dropped).
     pub webhook_deliveries: IntCounterVec,
+    /// `ticketpulse_pii_masked_total{kind}`: spans of personal data masked.
+    pub pii_masked: IntCounterVec,
     /// `ticketpulse_window_sentiment{channel,tier}`: mean customer sentiment of the latest tumbling window.
     pub window_sentiment: GaugeVec,
     /// `ticketpulse_window_count{measure,channel,tier}`: counts of the latest tumbling window.
@@ -391,6 +393,12 @@ impl Telemetry {
                 "Alert webhook posts: ok, retried (a failed attempt), dropped (retries exhausted).",
                 &["result"],
             )?,
+            pii_masked: counter_vec(
+                &r,
+                "ticketpulse_pii_masked_total",
+                "Spans of personal data masked in texts and dead letters, by kind (phone, email, id_number, bank_card, or a configured pattern's name).",
+                &["kind"],
+            )?,
             window_sentiment: gauge_vec(
                 &r,
                 "ticketpulse_window_sentiment",
@@ -541,6 +549,9 @@ impl Telemetry {
         }
         for r in ["ok", "retried", "dropped"] {
             self.webhook_deliveries.with_label_values(&[r]);
+        }
+        for k in crate::pii::Kind::ALL {
+            self.pii_masked.with_label_values(&[k.label()]);
         }
     }
 

@@ -353,6 +353,12 @@ pub fn messages_schema() -> SchemaRef {
                 field("lang", DataType::Utf8, false, "zh | en | mixed: the event's lang hint, else detected"),
                 field("score", DataType::Float32, true, "sentiment in [-1, 1], customer messages only"),
                 field("label", DataType::Utf8, true, "negative | neutral | positive, customer messages only"),
+                field(
+                    "text",
+                    DataType::Utf8,
+                    false,
+                    "the message text, personal data masked (<PHONE>, <EMAIL>, <ID>, <CARD>, configured tokens)",
+                ),
             ]))
         })
         .clone()

@@ -175,6 +175,8 @@ pub struct RunStats {
     pub alert_events: u64,
     /// Alerts that fired.
     pub alerts_fired: u64,
+    /// Spans of personal data masked.
+    pub pii_masked: u64,
 }
 
 /// Events passing each stage within one batch.
@@ -235,6 +237,8 @@ pub struct Processor {
     tumbling: Option<crate::metrics::WindowSpec>,
     /// Series whose spike gauges are exported.
     exported: std::collections::BTreeSet<crate::alerts::SeriesKey>,
+    /// Masks personal data in each event and dead letter (`pii.enabled`), with its kinds' labels.
+    masker: Option<(crate::pii::Masker, Vec<String>)>,
     telemetry: Telemetry,
     /// Counts so far.
     pub stats: RunStats,
@@ -262,7 +266,19 @@ impl Processor {
         for labels in state.alerts.firing_gauges() {
             telemetry.alerts_firing.with_label_values(labels).set(1);
         }
+        let masker = match config.pii.enabled {
+            true => {
+                let m = crate::pii::Masker::new(&config.pii)?;
+                let labels = m.labels();
+                for l in &labels {
+                    telemetry.pii_masked.with_label_values(&[l]);
+                }
+                Some((m, labels))
+            }
+            false => None,
+        };
         Ok(Processor {
+            masker,
             scorer,
             topics: config.topics.enabled,
             tumbling: state.windows.specs().iter().copied().find(|s| s.width_ms == s.slide_ms),
@@ -292,6 +308,7 @@ impl Processor {
             role: *role,
             lang,
             sentiment,
+            text: text.clone(),
         });
         self.telemetry.received(component::SINK_PARQUET, 1);
         sentiment
@@ -327,7 +344,7 @@ impl Processor {
 
     fn on_record(&mut self, record: Record, now: Instant, flow: &mut Flow) -> Result<()> {
         let t = &self.telemetry;
-        let event = match record.payload {
+        let mut event = match record.payload {
             Payload::Invalid { invalid, raw } => {
                 self.stats.invalid += 1;
                 t.invalid.with_label_values(&[invalid.reason.as_str()]).inc();
@@ -350,6 +367,8 @@ impl Processor {
             return Ok(());
         }
         flow.unique += 1;
+        self.mask_event(&mut event);
+        let t = &self.telemetry;
         let before = self.state.clock.observe(record.position.partition(), event.ts_ms, now);
         if event.ts_ms < before.saturating_sub(self.lateness_ms) {
             self.stats.late += 1;
@@ -461,7 +480,46 @@ impl Processor {
         Ok(())
     }
 
-    fn dead_letter(&mut self, letter: DeadLetter) -> Result<()> {
+    /// Masks personal data in the free-text fields of `event` (text, handoff reason, attrs):
+    /// everything downstream (tables, topics, samples, dead letters) sees the masked text.
+    fn mask_event(&mut self, event: &mut ticketpulse_schemas::Event) {
+        let Some((masker, _)) = &self.masker else { return };
+        let mut counts = crate::pii::Counts::default();
+        match &mut event.kind {
+            ticketpulse_schemas::EventKind::Message { text, .. } => {
+                masker.mask_string(text, &mut counts);
+            }
+            ticketpulse_schemas::EventKind::Handoff { reason: Some(reason), .. } => {
+                masker.mask_string(reason, &mut counts);
+            }
+            _ => {}
+        }
+        if let Some(attrs) = &mut event.attrs {
+            masker.mask_string(attrs, &mut counts);
+        }
+        self.count_masked(&counts);
+    }
+
+    fn count_masked(&mut self, counts: &crate::pii::Counts) {
+        let Some((_, labels)) = &self.masker else { return };
+        for (n, label) in counts.0.iter().zip(labels) {
+            if *n > 0 {
+                self.telemetry.pii_masked.with_label_values(&[label]).inc_by(*n);
+                self.stats.pii_masked += n;
+            }
+        }
+    }
+
+    fn dead_letter(&mut self, mut letter: DeadLetter) -> Result<()> {
+        if let Some((masker, _)) = &self.masker {
+            // the raw record and the detail (which may quote a value) are masked too
+            let mut counts = crate::pii::Counts::default();
+            if let std::borrow::Cow::Owned(raw) = masker.mask_bytes(&letter.raw, &mut counts) {
+                letter.raw = raw;
+            }
+            masker.mask_string(&mut letter.detail, &mut crate::pii::Counts::default());
+            self.count_masked(&counts);
+        }
         self.stats.dead_letters += 1;
         self.telemetry.dead_letters.with_label_values(&[&letter.reason]).inc();
         self.telemetry.received(component::SINK_DEAD_LETTER, 1);

@@ -297,6 +297,24 @@ fn is_numberish(token: &str) -> bool {
         || (token.chars().count() > 1 && token.chars().all(|c| NUMERALS.contains(c)))
 }
 
+/// The text before the first mask token (`<` + lower-case letters and `_` + `>`, what
+/// [`crate::pii`] writes), the token, and the text after it.
+fn split_mask_token(text: &str) -> Option<(&str, &str, &str)> {
+    let mut from = 0;
+    while let Some(open) = text[from..].find('<').map(|i| i + from) {
+        let inner_end = text[open + 1..].find(|c: char| !(c.is_ascii_lowercase() || c == '_'));
+        if let Some(len) = inner_end
+            && len > 0
+            && text[open + 1 + len..].starts_with('>')
+        {
+            let close = open + 1 + len;
+            return Some((&text[..open], &text[open..=close], &text[close + 1..]));
+        }
+        from = open + 1;
+    }
+    None
+}
+
 fn stemmer() -> &'static rust_stemmers::Stemmer {
     static STEMMER: std::sync::OnceLock<rust_stemmers::Stemmer> = std::sync::OnceLock::new();
     STEMMER.get_or_init(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English))
@@ -351,6 +369,17 @@ impl Tokenizer {
     }
 
     fn words(&self, text: &str, emit: &mut dyn FnMut(String, &str)) {
+        // a masked span (`<phone>`, `<email>`, lower-cased here) is an id like an order number
+        let mut rest = text;
+        while let Some((before, token, after)) = split_mask_token(rest) {
+            self.plain_words(before, emit);
+            emit(NUMBER.to_string(), token);
+            rest = after;
+        }
+        self.plain_words(rest, emit);
+    }
+
+    fn plain_words(&self, text: &str, emit: &mut dyn FnMut(String, &str)) {
         for w in text.unicode_words() {
             let w = w.trim_end_matches("'s").trim_end_matches("\u{2019}s");
             if is_numberish(w) {
@@ -386,6 +415,15 @@ impl Tokenizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masked_spans_are_numbers_not_words() {
+        let t = Tokenizer::default();
+        assert_eq!(t.tokens("call <PHONE> about the refund"), ["call", NUMBER, "refund"]);
+        assert_eq!(t.tokens("x<y and <EMAIL>, <ID>"), [NUMBER, NUMBER]);
+        let zh = t.tokens("我的手机号<PHONE>收不到验证码");
+        assert!(zh.contains(&NUMBER.to_string()) && !zh.contains(&"phone".to_string()), "{zh:?}");
+    }
 
     #[test]
     fn words_of_both_languages_without_stop_words_and_with_numbers_normalised() {

@@ -244,6 +244,8 @@ pub struct MessageRow {
     pub lang: crate::sentiment::Lang,
     /// Sentiment of a customer message.
     pub sentiment: Option<crate::sentiment::Sentiment>,
+    /// The text, personal data masked.
+    pub text: String,
 }
 
 impl TableRow for MessageRow {
@@ -263,6 +265,7 @@ impl TableRow for MessageRow {
             strs(rows, |r| Some(r.lang.as_str())),
             f32s(rows, |r| r.sentiment.map(|s| s.score)),
             strs(rows, |r| r.sentiment.map(|s| s.label.as_str())),
+            strs(rows, |r| Some(r.text.as_str())),
         ];
         Ok(RecordBatch::try_new(Self::TABLE.schema(), columns)?)
     }

@@ -137,6 +137,11 @@ pub(super) fn encode(conv: &Conv<'_>, ev: &Event, ts: Ts) -> Result<String, Gene
 /// The random source and the draws of the Python script built on it.
 pub(super) struct Gen {
     pub(super) rng: ChaCha8Rng,
+    /// The stream personal data is drawn from (apart, so that the other draws stay the same).
+    pii: ChaCha8Rng,
+    pii_fraction: f64,
+    /// Spans of personal data planted.
+    pub(super) planted: u64,
     /// `start` in µs since the epoch.
     pub(super) start: i64,
     /// Cumulative hour weights over all days (Python `cum_hours`).
@@ -153,7 +158,14 @@ impl Gen {
                 cum_hours.push(total);
             }
         }
-        Self { rng: ChaCha8Rng::seed_from_u64(cfg.seed), start: cfg.start.timestamp_micros(), cum_hours }
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(cfg.seed),
+            pii: ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5049_4900_0000_0000),
+            pii_fraction: cfg.pii_fraction,
+            planted: 0,
+            start: cfg.start.timestamp_micros(),
+            cum_hours,
+        }
     }
 
     /// Uniform in [0, 1).
@@ -297,8 +309,57 @@ impl Gen {
 
     /// A customer message drawn from `texts`, at `t`.
     pub(super) fn customer_says(&mut self, c: &mut Conv<'_>, t: i64, texts: Texts) {
-        let text = (*self.pick(texts.get(c.lang))).to_owned();
+        let mut text = (*self.pick(texts.get(c.lang))).to_owned();
+        if self.pii.random::<f64>() < self.pii_fraction {
+            text.push_str(&self.personal_data(c.lang));
+            self.planted += 1;
+        }
         c.emit(t, Event::message("customer", None, text));
+    }
+
+    /// A sentence with one piece of personal data, as customers add them to a follow-up.
+    fn personal_data(&mut self, lang: Lang) -> String {
+        let r = &mut self.pii;
+        let digits = |r: &mut ChaCha8Rng, n: usize| -> String {
+            (0..n).map(|_| char::from(b'0' + r.random_range(0..10u8))).collect()
+        };
+        let kind = r.random_range(0..4u8);
+        let zh = lang == Lang::Zh;
+        match kind {
+            0 if zh => format!("，我的手机号是1{}{}", r.random_range(3..10u8), digits(r, 9)),
+            0 => format!(" You can call me at +1 ({}) 555-{}", r.random_range(201..990u16), digits(r, 4)),
+            1 => {
+                let user = format!(
+                    "{}{}",
+                    ["wang.li", "jchen", "mei_zhang", "alex.k"][r.random_range(0..4)],
+                    digits(r, 3)
+                );
+                let host = ["qq.com", "163.com", "example.com", "mail.example.org"][r.random_range(0..4)];
+                if zh { format!("，邮箱{user}@{host}") } else { format!(" my email is {user}@{host}") }
+            }
+            2 => {
+                // area 110101, a birth date in 1960..2005, sequence, then the check character
+                let body = format!(
+                    "110101{}{:02}{:02}{}",
+                    r.random_range(1960..2006u16),
+                    r.random_range(1..13u8),
+                    r.random_range(1..29u8),
+                    digits(r, 3)
+                );
+                let id = body.clone() + &id_check(&body).to_string();
+                if zh { format!("，身份证号{id}") } else { format!(" my ID number is {id}") }
+            }
+            _ => {
+                let body = format!("62{}", digits(r, 13));
+                let card = luhn_complete(&body);
+                let grouped: Vec<&str> = (0..4).map(|i| &card[i * 4..i * 4 + 4]).collect();
+                if zh {
+                    format!("，扣款卡号{}", grouped.join(" "))
+                } else {
+                    format!(" charged to card {}", grouped.join(" "))
+                }
+            }
+        }
     }
 
     /// An agent or expert message by `agent_id`, at the conversation's clock.
@@ -391,4 +452,26 @@ impl Gen {
             c.emit(c.t, Event::of("closed"));
         }
     }
+}
+
+/// The check character of a 17-digit resident ID body (ISO 7064 MOD 11-2).
+fn id_check(body: &str) -> char {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body.bytes().zip(WEIGHTS).map(|(c, w)| u32::from(c - b'0') * w).sum();
+    char::from(b"10X98765432"[(sum % 11) as usize])
+}
+
+/// `body` with the digit that makes it pass the Luhn check appended.
+fn luhn_complete(body: &str) -> String {
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, c)| {
+            let v = u32::from(c - b'0');
+            // the check digit will sit at position 0, so the body's last digit is doubled
+            if i % 2 == 0 { if v * 2 > 9 { v * 2 - 9 } else { v * 2 } } else { v }
+        })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
 }

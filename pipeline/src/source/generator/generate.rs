@@ -90,6 +90,10 @@ pub struct GeneratorConfig {
     pub dup_fraction: f64,
     /// Invalid lines inserted, as a share of the valid lines (rounded down), 0..=1. Default 0.001.
     pub bad_fraction: f64,
+    /// Share of follow-up customer messages that carry personal data (a phone number, e-mail
+    /// address, resident ID or bank card number, as customers paste them), 0..=1. Drawn from a
+    /// random stream of its own, so it changes only those texts. Default 0.05.
+    pub pii_fraction: f64,
     /// Volume spikes to inject. Default none, which means the default spike (`battery_heat` on
     /// `weibo`, 40 min, x10, at 20:00 of the middle day) unless `no_spike`.
     pub spikes: Vec<SpikeSpec>,
@@ -108,6 +112,7 @@ impl Default for GeneratorConfig {
             max_lateness: Duration::from_secs(900),
             dup_fraction: 0.005,
             bad_fraction: 0.001,
+            pii_fraction: 0.05,
             spikes: Vec::new(),
             no_spike: false,
         }
@@ -125,6 +130,9 @@ pub struct GeneratedSummary {
     pub duplicate_lines: u64,
     /// Lines that break the input contract.
     pub invalid_lines: u64,
+    /// Spans of personal data planted in message texts (each counted once, not per duplicate
+    /// line).
+    pub personal_data: u64,
 }
 
 /// Error for bad settings of the generator.
@@ -174,6 +182,7 @@ fn validate(cfg: &GeneratorConfig) -> Result<(), GenerateError> {
         ("late_fraction", cfg.late_fraction),
         ("dup_fraction", cfg.dup_fraction),
         ("bad_fraction", cfg.bad_fraction),
+        ("pii_fraction", cfg.pii_fraction),
     ];
     for (field, value) in fractions {
         if !(0.0..=1.0).contains(&value) {
@@ -353,6 +362,7 @@ impl<'c> Run<'c> {
             lines: lines.len() as u64,
             duplicate_lines: self.duplicates,
             invalid_lines,
+            personal_data: self.g.planted,
         };
         (lines, summary)
     }
