@@ -269,7 +269,12 @@ fn stream(rng: &mut ChaCha8Rng, lines: &[Gen], dir: &std::path::Path) -> Streame
                 let partition = (g.conv % 3) as i32;
                 let offset = offsets.entry(partition).or_insert(0);
                 *offset += 1;
-                Record::decode(Position::Kafka { partition, offset: *offset }, g.line.as_bytes())
+                Record::decode(
+                    Position::Kafka { partition, offset: *offset },
+                    g.line.as_bytes(),
+                    g.line.len(),
+                    1 << 20,
+                )
             })
             .collect();
         p.on_batch(batch, Instant::now()).unwrap();

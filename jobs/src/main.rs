@@ -55,6 +55,9 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // fault injection for the reliability tests: FAILPOINTS=<point>=<actions> (fail-rs syntax);
+    // unset, nothing is armed
+    let _failpoints = fail::FailScenario::setup();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(a) => demo::main(a),

@@ -47,7 +47,9 @@ fn bench_operators(c: &mut Criterion) {
         lines
             .iter()
             .enumerate()
-            .map(|(i, l)| Record::decode(Position::Line { line: i as u64 + 1 }, l.as_bytes()))
+            .map(|(i, l)| {
+                Record::decode(Position::Line { line: i as u64 + 1 }, l.as_bytes(), l.len(), 1 << 20)
+            })
             .collect()
     };
     let telemetry = Telemetry::new().unwrap();

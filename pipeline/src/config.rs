@@ -135,6 +135,9 @@ pub struct PipelineConfig {
     /// Personal data masking.
     #[serde(default)]
     pub pii: crate::pii::PiiConfig,
+    /// Bounds on hostile input.
+    #[serde(default)]
+    pub limits: crate::limits::LimitsConfig,
     /// Checkpoints.
     #[serde(default)]
     pub checkpoint: CheckpointConfig,
@@ -187,6 +190,7 @@ impl PipelineConfig {
         self.conversation.validate()?;
         self.topics.validate()?;
         self.pii.validate()?;
+        self.limits.validate()?;
         self.alerts.validate(self.tumbling_ms())?;
         if self.checkpoint.interval < Duration::from_millis(10) {
             return Err(Error::config("checkpoint.interval", "must be at least 10ms"));

@@ -17,6 +17,7 @@ pub mod decode;
 pub mod dedup;
 pub mod error;
 pub mod kafka;
+pub mod limits;
 pub mod metrics;
 pub mod pii;
 pub mod runtime;

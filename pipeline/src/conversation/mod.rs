@@ -198,6 +198,17 @@ pub struct ConversationOperator {
     /// Signals emitted since the last [`ConversationOperator::take_signals`].
     #[serde(skip)]
     signals: Vec<Signal>,
+    /// `limits.max_open_conversations` (set by the runtime; not part of the state).
+    #[serde(skip, default = "unlimited")]
+    max_open: usize,
+    /// Rows of conversations evicted to keep `max_open`, since the last
+    /// [`ConversationOperator::take_evicted`].
+    #[serde(skip)]
+    evicted: Vec<ConversationRow>,
+}
+
+fn unlimited() -> usize {
+    usize::MAX
 }
 
 /// The lifecycle of the default settings, which always compile (UTC night, no calendars).
@@ -261,6 +272,8 @@ impl ConversationOperator {
             strings: HashMap::new(),
             unknown: unknown_channel(),
             signals: Vec::new(),
+            max_open: usize::MAX,
+            evicted: Vec::new(),
         }
     }
 
@@ -349,6 +362,9 @@ impl ConversationOperator {
         };
         let id: &str = &event.conversation_id;
         if !self.open.contains_key(id) {
+            if self.open.len() >= self.max_open {
+                self.evict_nearest(watermark.max(event.ts_ms));
+            }
             let id: Arc<str> = Arc::from(id);
             self.open.insert(id.clone(), Conversation::new(id));
         }
@@ -450,6 +466,34 @@ impl ConversationOperator {
             from,
             to,
         })
+    }
+
+    /// Holds at most `max` conversations open (see `limits.max_open_conversations`).
+    pub fn set_max_open(&mut self, max: usize) {
+        self.max_open = max.max(1);
+    }
+
+    /// The rows of conversations evicted to keep the limit since the last call.
+    pub fn take_evicted(&mut self) -> Vec<ConversationRow> {
+        std::mem::take(&mut self.evicted)
+    }
+
+    /// Ends the open conversation whose deadline is nearest (the least recently active, in
+    /// effect) early, with `end_reason = "evicted"`.
+    fn evict_nearest(&mut self, at: i64) {
+        let mut victim = None;
+        while let Some((deadline, id)) = self.timers.pop_first() {
+            if self.open.get(&id).is_some_and(|c| c.timer == deadline) {
+                victim = Some(id);
+                break;
+            }
+        }
+        let Some(id) = victim.or_else(|| self.open.keys().next().cloned()) else { return };
+        let Some(conv) = self.open.get(&id) else { return };
+        let f = conv.facts();
+        if let Some(row) = self.evict(&id, &f, EndReason::Evicted, at) {
+            self.evicted.push(row);
+        }
     }
 
     /// Whether conversation `id` is open (its state kept).

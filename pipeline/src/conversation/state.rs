@@ -25,6 +25,9 @@ pub enum EndReason {
     IdleTimeout,
     /// The input ended (end of file, `--stop-when-idle`) with the conversation still open.
     EndOfInput,
+    /// Ended early to keep `limits.max_open_conversations`: it was the open conversation
+    /// nearest to its idle deadline.
+    Evicted,
 }
 
 impl EndReason {
@@ -35,6 +38,7 @@ impl EndReason {
             EndReason::Closed => "closed",
             EndReason::IdleTimeout => "idle_timeout",
             EndReason::EndOfInput => "end_of_input",
+            EndReason::Evicted => "evicted",
         }
     }
 }

@@ -31,11 +31,13 @@ pub enum InvalidReason {
     OutOfRange,
     /// `ts` is neither RFC 3339 with an offset nor integer epoch milliseconds.
     BadTimestamp,
+    /// The record is larger than `limits.max_record_bytes`.
+    TooLarge,
 }
 
 impl InvalidReason {
     /// Every reason, for pre-registering metric labels.
-    pub const ALL: [InvalidReason; 7] = [
+    pub const ALL: [InvalidReason; 8] = [
         InvalidReason::Empty,
         InvalidReason::NotJson,
         InvalidReason::NotObject,
@@ -43,6 +45,7 @@ impl InvalidReason {
         InvalidReason::WrongType,
         InvalidReason::OutOfRange,
         InvalidReason::BadTimestamp,
+        InvalidReason::TooLarge,
     ];
 
     /// The label value.
@@ -55,6 +58,7 @@ impl InvalidReason {
             InvalidReason::WrongType => "wrong_type",
             InvalidReason::OutOfRange => "out_of_range",
             InvalidReason::BadTimestamp => "bad_timestamp",
+            InvalidReason::TooLarge => "too_large",
         }
     }
 }
@@ -69,7 +73,8 @@ pub struct Invalid {
 }
 
 impl Invalid {
-    fn new(reason: InvalidReason, detail: impl Into<String>) -> Self {
+    /// An invalid record of `reason`.
+    pub fn new(reason: InvalidReason, detail: impl Into<String>) -> Self {
         Invalid { reason, detail: detail.into() }
     }
 }

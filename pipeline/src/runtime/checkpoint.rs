@@ -106,6 +106,8 @@ impl CheckpointStore {
         crate::sink::write_synced(&tmp, &bytes)?;
         std::fs::rename(&tmp, &path).map_err(io("renaming", &tmp))?;
         sync_dir(&self.dir)?;
+        // fault injection: dead right after the commit point, before the files are published
+        fail::fail_point!("checkpoint::committed", |_| std::process::abort());
         self.publish(&manifest.pending)?;
         self.prune(manifest.id)
     }

@@ -113,6 +113,7 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
         stop: stop.clone(),
         resume: resume.clone(),
         telemetry: telemetry.clone(),
+        max_record_bytes: config.limits.max_record_bytes,
     };
     let handle = match &source_config {
         SourceConfig::Kafka(k) => k.spawn(cx)?,
@@ -207,6 +208,8 @@ impl Driver<'_> {
             drained,
         };
         self.store.commit(&manifest, &state)?;
+        // fault injection: dead between the file commit and the offset commit
+        fail::fail_point!("checkpoint::published", |_| std::process::abort());
         if let Some(n) = self.notifier {
             n.wake();
         }

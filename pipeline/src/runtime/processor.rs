@@ -239,6 +239,9 @@ pub struct Processor {
     exported: std::collections::BTreeSet<crate::alerts::SeriesKey>,
     /// Masks personal data in each event and dead letter (`pii.enabled`), with its kinds' labels.
     masker: Option<(crate::pii::Masker, Vec<String>)>,
+    /// Event times accepted (`limits`), and the wall clock of the batch being handled.
+    bounds: crate::limits::TimeBounds,
+    now_ms: i64,
     telemetry: Telemetry,
     /// Counts so far.
     pub stats: RunStats,
@@ -249,10 +252,11 @@ impl Processor {
     /// while sentiment is enabled.
     pub fn new(
         config: &crate::config::PipelineConfig,
-        state: ProcessorState,
+        mut state: ProcessorState,
         outputs: Outputs,
         telemetry: Telemetry,
     ) -> Result<Self> {
+        state.conversations.set_max_open(config.limits.max_open_conversations);
         let scorer = match (&config.sentiment.enabled, &config.sentiment.zh_model) {
             (false, _) => None,
             (true, None) => Some(crate::sentiment::Scorer::shipped()?),
@@ -279,6 +283,8 @@ impl Processor {
         };
         Ok(Processor {
             masker,
+            bounds: config.limits.time_bounds()?,
+            now_ms: crate::time::now_ms(),
             scorer,
             topics: config.topics.enabled,
             tumbling: state.windows.specs().iter().copied().find(|s| s.width_ms == s.slide_ms),
@@ -327,6 +333,7 @@ impl Processor {
     /// Handles a batch of records in order.
     pub fn on_batch(&mut self, records: Vec<Record>, now: Instant) -> Result<()> {
         let n = records.len() as u64;
+        self.now_ms = crate::time::now_ms();
         self.stats.records += n;
         self.telemetry.received(component::DECODE, n);
         // per-event flow counters are summed here and published once per batch
@@ -359,6 +366,20 @@ impl Processor {
             }
             Payload::Event(e) => e,
         };
+        if let Some(detail) = self.bounds.check(event.ts_ms, self.now_ms) {
+            // a year-9999 (or 1970) event would drag the watermark or open absurd windows
+            let reason = crate::decode::InvalidReason::OutOfRange.as_str();
+            self.stats.invalid += 1;
+            t.invalid.with_label_values(&[reason]).inc();
+            t.error(component::DECODE, reason);
+            let raw = event.to_json().into_bytes();
+            return self.dead_letter(DeadLetter {
+                reason: reason.to_string(),
+                detail,
+                position: record.position,
+                raw,
+            });
+        }
         flow.decoded += 1;
         if !self.state.dedup.insert(&event.event_id, event.ts_ms) {
             self.stats.duplicates += 1;
@@ -391,6 +412,9 @@ impl Processor {
                     for row in self.state.conversations.fire(watermark) {
                         self.emit_conversation(row);
                     }
+                }
+                for row in self.state.conversations.take_evicted() {
+                    self.emit_conversation(row);
                 }
             }
             Applied::AlreadyEnded => {

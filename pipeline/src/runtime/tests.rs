@@ -10,6 +10,8 @@ fn config(dir: &std::path::Path, lateness_s: u64) -> PipelineConfig {
     };
     c.time.allowed_lateness = Duration::from_secs(lateness_s);
     c.output.dir = dir.to_path_buf();
+    // these tests count event time from the epoch
+    c.limits.min_event_time = "1970-01-01T00:00:00Z".into();
     c
 }
 
@@ -32,7 +34,7 @@ fn records(lines: &[String]) -> Vec<Record> {
     lines
         .iter()
         .enumerate()
-        .map(|(i, l)| Record::decode(Position::Line { line: i as u64 + 1 }, l.as_bytes()))
+        .map(|(i, l)| Record::decode(Position::Line { line: i as u64 + 1 }, l.as_bytes(), l.len(), 1 << 20))
         .collect()
 }
 
@@ -151,4 +153,87 @@ fn a_drain_without_events_leaves_windows_usable_for_the_next_run() {
     let tumbling = windows.iter().filter(|w| w.spec.kind() == "tumbling" && w.group.0.as_str() == "channel");
     assert_eq!(tumbling.count(), 1, "the window of the new event is written");
     assert_eq!(p.stats.refused_window_changes, 0);
+}
+
+#[test]
+fn hostile_records_are_dead_letters_with_a_reason_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path(), 60);
+    c.limits.min_event_time = "2000-01-01T00:00:00Z".into();
+    let (mut p, t) = processor_with(c);
+    let now_s = crate::time::now_ms() / 1000;
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_attrs = line(
+        "d",
+        "x",
+        now_s,
+        &format!(r#""type":"closed","attrs":{}{}"#, "{\"a\":".repeat(50_000), "1}".repeat(50_000)),
+    );
+    let huge = line(
+        "h",
+        "x",
+        now_s,
+        &format!(r#""type":"message","role":"customer","text":"{}""#, "x".repeat(2 << 20)),
+    );
+    let mut lines = vec![
+        line("y", "x", 253_402_300_799, r#""type":"conversation_started","channel":"web""#), // year 9999
+        line("n", "x", -86_400, r#""type":"conversation_started","channel":"web""#),         // 1969
+        line("o", "x", 946_684_799, r#""type":"conversation_started","channel":"web""#),     // 1999
+        deep,
+        deep_attrs,
+    ];
+    let mut recs = records(&lines);
+    recs.push(Record::decode(Position::Line { line: 6 }, huge.as_bytes(), huge.len(), 1 << 20));
+    let bad_utf8 =
+        b"{\"event_id\":\"u\",\"conversation_id\":\"\xff\xfe\",\"ts\":1,\"type\":\"closed\"}".to_vec();
+    recs.push(Record::decode(Position::Line { line: 7 }, &bad_utf8, bad_utf8.len(), 1 << 20));
+    lines.clear();
+    p.on_batch(recs, std::time::Instant::now()).unwrap();
+    assert_eq!(p.stats.invalid, 7);
+    assert_eq!(p.stats.events, 0, "nothing reached the operators");
+    let reasons = |r: &str| t.invalid.with_label_values(&[r]).get();
+    assert_eq!(reasons("out_of_range"), 3, "year 9999, 1969 and 1999 refused");
+    assert_eq!(reasons("not_json"), 2, "attrs nested past serde_json's limit (128), bad UTF-8");
+    assert_eq!(reasons("not_object"), 1, "100 000 nested arrays: refused at the first bracket");
+    assert_eq!(reasons("too_large"), 1);
+    let pending = p.prepare(1).unwrap().0;
+    assert!(pending.iter().any(|f| f.table == "dead_letter" && f.rows == 7), "{pending:?}");
+    // the year-9999 event did not drag the watermark: an event of now is on time
+    p.on_batch(
+        records(&[line("ok", "z", now_s, r#""type":"conversation_started","channel":"web""#)]),
+        std::time::Instant::now(),
+    )
+    .unwrap();
+    assert_eq!((p.stats.events, p.stats.late), (1, 0));
+}
+
+#[test]
+fn open_conversations_are_bounded_and_the_evicted_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path(), 60);
+    c.limits.max_open_conversations = 100;
+    let (mut p, t) = processor_with(c);
+    let lines: Vec<String> = (0..1_000)
+        .map(|i| {
+            line(
+                &format!("e{i}"),
+                &format!("c{i}"),
+                1_000 + i,
+                r#""type":"conversation_started","channel":"web""#,
+            )
+        })
+        .collect();
+    p.on_batch(records(&lines), std::time::Instant::now()).unwrap();
+    assert_eq!(p.state().conversations.open_conversations(), 100);
+    let rows = p.outputs_mut().conversations.take();
+    assert_eq!(rows.len(), 900);
+    assert!(rows.iter().all(|r| r.end_reason == crate::conversation::EndReason::Evicted));
+    // the oldest went first
+    assert_eq!(&*rows[0].conversation_id, "c0");
+    let evicted = t.conversations_ended.with_label_values(&["web", "evicted"]).get();
+    assert_eq!(evicted as usize, 900);
+    // a later event of an evicted conversation is a dead letter, not a new conversation
+    p.on_batch(records(&[line("late", "c0", 2_000, r#""type":"closed""#)]), std::time::Instant::now())
+        .unwrap();
+    assert_eq!(p.stats.dead_letters, 1);
 }

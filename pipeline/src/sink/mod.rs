@@ -43,6 +43,11 @@ pub(crate) fn write_synced(path: &std::path::Path, bytes: &[u8]) -> crate::Resul
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| crate::Error::io("creating", dir, e))?;
     let mut f = std::fs::File::create(path).map_err(|e| crate::Error::io("creating", path, e))?;
+    // fault injection (reliability tests): the process dies with the file half written
+    fail::fail_point!("sink::partial_write", |_| {
+        let _ = f.write_all(&bytes[..bytes.len() / 2]);
+        std::process::abort()
+    });
     f.write_all(bytes).map_err(|e| crate::Error::io("writing", path, e))?;
     f.sync_all().map_err(|e| crate::Error::io("syncing", path, e))?;
     sync_dir(dir)?;

@@ -70,8 +70,19 @@ pub struct Record {
 }
 
 impl Record {
-    /// Decodes `raw` into a record at `position`.
-    pub fn decode(position: Position, raw: &[u8]) -> Self {
+    /// Decodes `raw` into a record at `position`; `size` is the record's length as received
+    /// (a file line longer than `max` arrives cut at `max + 1` bytes). A record over `max` bytes
+    /// is invalid (`too_large`), keeping its first [`crate::limits::KEPT_PREFIX`] bytes.
+    pub fn decode(position: Position, raw: &[u8], size: usize, max: usize) -> Self {
+        if size > max {
+            let kept = &raw[..raw.len().min(crate::limits::KEPT_PREFIX)];
+            let detail = format!(
+                "record of {size} bytes exceeds limits.max_record_bytes = {max}; its first {} bytes are kept",
+                kept.len()
+            );
+            let invalid = decode::Invalid::new(decode::InvalidReason::TooLarge, detail);
+            return Record { position, payload: Payload::Invalid { invalid, raw: kept.to_vec() } };
+        }
         let payload = match decode::decode(raw) {
             Ok(event) => Payload::Event(event),
             Err(invalid) => Payload::Invalid { invalid, raw: raw.to_vec() },
@@ -177,6 +188,8 @@ pub struct SourceContext {
     pub resume: Option<SourceOffsets>,
     /// Metrics.
     pub telemetry: crate::telemetry::Telemetry,
+    /// `limits.max_record_bytes`.
+    pub max_record_bytes: usize,
 }
 
 /// A JSONL line without its line ending (`\n` or `\r\n`): the record itself.

@@ -15,7 +15,7 @@ pub(super) fn run(path: &Path, cx: SourceContext) -> Result<()> {
     let origin = path.display().to_string();
     let (lines, bytes) = resume_point(&origin, cx.resume.as_ref())?;
     if origin == "-" {
-        let mut input = StdinLines::spawn()?;
+        let mut input = StdinLines::spawn(cx.max_record_bytes)?;
         input
             .skip(lines, &cx.stop)
             .map_err(|e| Error::io("skipping already processed lines of", "stdin", e))?;
@@ -28,8 +28,9 @@ pub(super) fn run(path: &Path, cx: SourceContext) -> Result<()> {
 
 /// What reading the next line gave.
 pub(crate) enum NextLine {
-    /// A line (with its newline, if it had one) is in the buffer.
-    Line,
+    /// A line (with its newline, if it had one) is in the buffer, cut after `max + 1` bytes;
+    /// its whole length in bytes.
+    Line(usize),
     /// Nothing arrived for a while (only inputs that can wait, like a pipe).
     Waiting,
     /// The input has ended.
@@ -38,25 +39,63 @@ pub(crate) enum NextLine {
 
 /// A source of lines: a file (never waits) or stdin (may wait for a writer).
 pub(crate) trait LineInput {
-    /// Reads the next line into `buf` (cleared first).
-    fn next_line(&mut self, buf: &mut Vec<u8>) -> std::io::Result<NextLine>;
+    /// Reads the next line into `buf` (cleared first), keeping at most `max + 1` bytes of it;
+    /// [`NextLine::Line`] carries the line's whole length.
+    fn next_line(&mut self, buf: &mut Vec<u8>, max: usize) -> std::io::Result<NextLine>;
 }
 
 impl<R: BufRead> LineInput for R {
-    fn next_line(&mut self, buf: &mut Vec<u8>) -> std::io::Result<NextLine> {
-        buf.clear();
-        Ok(if self.read_until(b'\n', buf)? == 0 { NextLine::End } else { NextLine::Line })
+    fn next_line(&mut self, buf: &mut Vec<u8>, max: usize) -> std::io::Result<NextLine> {
+        let n = read_line_bounded(self, buf, max)?;
+        Ok(if n == 0 { NextLine::End } else { NextLine::Line(n) })
     }
+}
+
+/// Reads up to and including the next `\n` (or to the end), keeping at most `max + 1` bytes in
+/// `buf` (cleared first) and skipping the rest: a huge line never sits in memory. Returns the
+/// line's whole length in bytes.
+pub(crate) fn read_line_bounded(
+    r: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<usize> {
+    buf.clear();
+    let mut total = 0;
+    loop {
+        let chunk = match r.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(total);
+        }
+        let (take, done) = match memchr_newline(chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = (max + 1).saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..take.min(room)]);
+        r.consume(take);
+        total += take;
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
 }
 
 /// Stdin read on a thread of its own, so that the read loop notices stop requests, flushes its
 /// batch and takes its checkpoints while a writer is silent.
 pub(crate) struct StdinLines {
-    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    rx: std::sync::mpsc::Receiver<std::io::Result<(Vec<u8>, usize)>>,
 }
 
 impl StdinLines {
-    fn spawn() -> Result<Self> {
+    fn spawn(max: usize) -> Result<Self> {
         let (tx, rx) = std::sync::mpsc::sync_channel(4096);
         std::thread::Builder::new()
             .name("stdin-reader".into())
@@ -64,10 +103,10 @@ impl StdinLines {
                 let mut stdin = std::io::stdin().lock();
                 loop {
                     let mut line = Vec::new();
-                    match stdin.read_until(b'\n', &mut line) {
+                    match read_line_bounded(&mut stdin, &mut line, max) {
                         Ok(0) => return,
-                        Ok(_) => {
-                            if tx.send(Ok(line)).is_err() {
+                        Ok(size) => {
+                            if tx.send(Ok((line, size))).is_err() {
                                 return;
                             }
                         }
@@ -87,8 +126,8 @@ impl StdinLines {
         let mut buf = Vec::new();
         let mut skipped = 0;
         while skipped < n && !stop.is_stopping() {
-            match self.next_line(&mut buf)? {
-                NextLine::Line => skipped += 1,
+            match self.next_line(&mut buf, 0)? {
+                NextLine::Line(_) => skipped += 1,
                 NextLine::Waiting => {}
                 NextLine::End => break,
             }
@@ -98,12 +137,14 @@ impl StdinLines {
 }
 
 impl LineInput for StdinLines {
-    fn next_line(&mut self, buf: &mut Vec<u8>) -> std::io::Result<NextLine> {
+    /// (The reader thread already cut lines at its own `max`.)
+    fn next_line(&mut self, buf: &mut Vec<u8>, _max: usize) -> std::io::Result<NextLine> {
         use std::sync::mpsc::RecvTimeoutError;
         match self.rx.recv_timeout(std::time::Duration::from_millis(100)) {
             Ok(line) => {
-                *buf = line?;
-                Ok(NextLine::Line)
+                let (line, size) = line?;
+                *buf = line;
+                Ok(NextLine::Line(size))
             }
             Err(RecvTimeoutError::Timeout) => Ok(NextLine::Waiting),
             Err(RecvTimeoutError::Disconnected) => Ok(NextLine::End),
@@ -146,7 +187,10 @@ pub(crate) fn read_lines(
             }
             return Ok(());
         }
-        let waiting = match input.next_line(&mut buf).map_err(|e| Error::io("reading", origin, e))? {
+        let waiting = match input
+            .next_line(&mut buf, cx.max_record_bytes)
+            .map_err(|e| Error::io("reading", origin, e))?
+        {
             NextLine::End => {
                 if flush(cx, &mut batch) {
                     send(cx, SourceMessage::End { offsets: offsets(lines, bytes), drain: true });
@@ -154,10 +198,12 @@ pub(crate) fn read_lines(
                 return Ok(());
             }
             NextLine::Waiting => true,
-            NextLine::Line => {
-                bytes += buf.len() as u64;
+            NextLine::Line(size) => {
+                bytes += size as u64;
                 lines += 1;
-                batch.push(Record::decode(Position::Line { line: lines }, record_of_line(&buf)));
+                let record = record_of_line(&buf);
+                let size = size - (buf.len() - record.len()).min(size);
+                batch.push(Record::decode(Position::Line { line: lines }, record, size, cx.max_record_bytes));
                 false
             }
         };

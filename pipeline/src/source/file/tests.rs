@@ -12,6 +12,7 @@ fn collect(path: &std::path::Path, resume: Option<SourceOffsets>) -> Vec<SourceM
         stop: StopSignal::new(),
         resume,
         telemetry: Telemetry::new().unwrap(),
+        max_record_bytes: 1 << 20,
     };
     let handle = FileSourceConfig { path: path.to_path_buf() }.spawn(cx).unwrap();
     handle.thread.join().unwrap().unwrap();
@@ -64,8 +65,22 @@ fn resumes_after_the_checkpointed_line() {
         stop: StopSignal::new(),
         resume: Some(other),
         telemetry: Telemetry::new().unwrap(),
+        max_record_bytes: 1 << 20,
     };
     let err =
         FileSourceConfig { path: f.path().into() }.spawn(cx).unwrap().thread.join().unwrap().unwrap_err();
     assert!(err.to_string().contains("another input"), "{err}");
+}
+
+#[test]
+fn a_huge_line_is_cut_not_held_and_the_next_line_is_whole() {
+    let huge = "x".repeat(5 << 20);
+    let text = format!("{huge}\n{{\"a\":1}}\n");
+    let mut r = std::io::BufReader::with_capacity(4096, text.as_bytes());
+    let mut buf = Vec::new();
+    assert_eq!(super::source::read_line_bounded(&mut r, &mut buf, 1024).unwrap(), huge.len() + 1);
+    assert_eq!(buf.len(), 1025, "only max + 1 bytes kept");
+    assert_eq!(super::source::read_line_bounded(&mut r, &mut buf, 1024).unwrap(), 8);
+    assert_eq!(buf, b"{\"a\":1}\n");
+    assert_eq!(super::source::read_line_bounded(&mut r, &mut buf, 1024).unwrap(), 0);
 }

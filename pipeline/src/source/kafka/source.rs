@@ -216,7 +216,12 @@ impl Reader<'_> {
             return; // already processed (redelivered after a rebalance, or before the checkpoint)
         }
         self.next.insert(partition, offset + 1);
-        self.batch.push(Record::decode(Position::Kafka { partition, offset }, payload));
+        self.batch.push(Record::decode(
+            Position::Kafka { partition, offset },
+            payload,
+            payload.len(),
+            self.cx.max_record_bytes,
+        ));
     }
 
     /// Sends the batch if not empty; false when the runtime has gone away.

@@ -1,0 +1,219 @@
+//! Exactly-once output under crashes, against the real broker (tansu).
+//!
+//! A generated file is produced into a one-partition topic (so that the record order, and with
+//! it every output row, is fixed). One clean `run --brokers` gives the reference. Then the same
+//! topic is read into a second output directory by runs that die, each restarted from the last
+//! checkpoint: SIGKILLed at a random moment, or aborted by a fault-injection point (fail-rs,
+//! `FAILPOINTS`) halfway through writing a file (Parquet, dead letters, outbox or the checkpoint
+//! itself), right after the checkpoint's commit point before its files are published, or
+//! between the file commit and the offset commit. A last run finishes the input. Every Parquet
+//! table must then hold exactly the reference's rows (every revision, nothing lost, nothing
+//! doubled), so window and alert totals are equal too; the Kafka outputs, at least once, must
+//! hold the reference's records (repeats allowed).
+//!
+//! CI runs 5 crashes on about 100 k events. `bench/crash.sh` runs the long version
+//! (`TICKETPULSE_CRASH_CONVERSATIONS=100000 TICKETPULSE_CRASH_KILLS=20`, about 1 M events) on a
+//! release build.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+use ticketpulse_schemas::tables::Table;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn run_cmd(brokers: &str, topic: &str, out: &Path, config: &Path) -> Command {
+    let mut cmd = bin();
+    cmd.args(["run", "--brokers", brokers, "--topic", topic, "--group", &unique("crash-group"), "--out"])
+        .arg(out)
+        .arg("--config")
+        .arg(config)
+        .args(["--allowed-lateness", "20m", "--stop-when-idle", "3s", "--checkpoint-interval", "300ms"])
+        .args(["--metrics-addr", "127.0.0.1:0"])
+        .args(["-X", "session.timeout.ms=6000"])
+        .env("RUST_LOG", "warn,ticketpulse=info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// How one crashing run is ended.
+#[derive(Debug, Clone)]
+enum Fault {
+    /// SIGKILL after this long.
+    Kill(Duration),
+    /// A fail point aborts the process at its `n`th hit.
+    Point(&'static str, u32),
+}
+
+/// The distinct records of a Kafka output topic.
+fn topic_records(brokers: &str, topic: &str, at_least: usize) -> BTreeSet<(Vec<u8>, String)> {
+    if at_least == 0 {
+        return BTreeSet::new();
+    }
+    read_topic(brokers, topic, at_least)
+        .into_iter()
+        .map(|(v, h)| (v, h.get("ticketpulse.source.offset").cloned().unwrap_or_default()))
+        .collect()
+}
+
+fn count_records(brokers: &str, topic: &str) -> usize {
+    let c = consumer(brokers, &unique("count"));
+    let (lo, hi) =
+        rdkafka::consumer::Consumer::fetch_watermarks(&c, topic, 0, Duration::from_secs(10)).unwrap();
+    (hi - lo) as usize
+}
+
+#[test]
+fn crashes_at_any_moment_neither_lose_nor_repeat_output() {
+    let Some(brokers) = brokers() else { return };
+    let conversations = env_or("TICKETPULSE_CRASH_CONVERSATIONS", 14_000);
+    let kills = env_or("TICKETPULSE_CRASH_KILLS", 5) as usize;
+    let seed = env_or("TICKETPULSE_CRASH_SEED", 11);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.jsonl");
+    run_ok(
+        bin()
+            .args(["generate", "--conversations", &conversations.to_string(), "--days", "2", "--seed"])
+            .arg(seed.to_string())
+            .arg("--out")
+            .arg(&input),
+    );
+    let events = std::fs::read_to_string(&input).unwrap().lines().count();
+    let topic = unique("crash");
+    run_ok(
+        bin()
+            .args(["produce", "--brokers", &brokers, "--topic", &topic, "--partitions", "1", "--input"])
+            .arg(&input)
+            .args(ONE_RECORD_BATCHES),
+    );
+
+    // the reference: one clean run; each side writes its own Kafka output topics
+    let config = |side: &str| {
+        let path = dir.path().join(format!("{side}.toml"));
+        let names = ["dead_letter", "signals", "alerts"]
+            .map(|t| format!("{t}_topic = \"{topic}.{side}.{t}\"\n"))
+            .concat();
+        std::fs::write(&path, format!("[output]\n{names}")).unwrap();
+        path
+    };
+    let (reference_config, crashed_config) = (config("reference"), config("crashed"));
+    let reference = dir.path().join("reference");
+    let started = Instant::now();
+    let out = run_cmd(&brokers, &topic, &reference, &reference_config).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let clean = started.elapsed();
+    eprintln!("{events} events; the clean run took {clean:.1?}");
+
+    // the crashing runs
+    let crashed = dir.path().join("crashed");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let points = ["sink::partial_write", "checkpoint::committed", "checkpoint::published"];
+    let mut died = 0;
+    for k in 0..kills {
+        let fault = match k % 4 {
+            // SIGKILL somewhere in the next stretch of the input
+            0 => {
+                Fault::Kill(Duration::from_secs(2) + clean.mul_f64(rng.random_range(0.3..1.2) / kills as f64))
+            }
+            i => {
+                let point = points[i - 1];
+                // partial writes hit once per file (several per checkpoint)
+                let n = if point == "sink::partial_write" {
+                    rng.random_range(5..40)
+                } else {
+                    rng.random_range(2..12)
+                };
+                Fault::Point(point, n)
+            }
+        };
+        let mut cmd = run_cmd(&brokers, &topic, &crashed, &crashed_config);
+        if let Fault::Point(point, n) = &fault {
+            cmd.env("FAILPOINTS", format!("{point}={}*off->return", n - 1));
+        }
+        let mut child = cmd.spawn().unwrap();
+        let status = match &fault {
+            Fault::Kill(after) => {
+                let deadline = Instant::now() + *after;
+                loop {
+                    if let Some(s) = child.try_wait().unwrap() {
+                        break s;
+                    }
+                    if Instant::now() >= deadline {
+                        child.kill().unwrap();
+                        break child.wait().unwrap();
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            Fault::Point(..) => child.wait().unwrap(),
+        };
+        let checkpoints = std::fs::read_dir(crashed.join("_checkpoints")).map_or(0, |d| d.count());
+        eprintln!("crash {k}: {fault:?} -> {status} ({checkpoints} checkpoint files)");
+        if !status.success() {
+            died += 1;
+        }
+    }
+    assert!(died >= kills.saturating_sub(1), "only {died} of {kills} runs died before the input ended");
+    let last = run_cmd(&brokers, &topic, &crashed, &crashed_config).output().unwrap();
+    let stderr = String::from_utf8_lossy(&last.stderr);
+    assert!(last.status.success(), "{stderr}");
+    assert!(stderr.contains("resuming from checkpoint"), "the last run resumed: {stderr}");
+
+    // every table holds exactly the reference's rows
+    for table in Table::ALL {
+        let want = rows(&reference, table);
+        let got = rows(&crashed, table);
+        if got != want {
+            let w: BTreeSet<&String> = want.iter().collect();
+            let g: BTreeSet<&String> = got.iter().collect();
+            let missing: Vec<_> = w.difference(&g).take(3).collect();
+            let extra: Vec<_> = g.difference(&w).take(3).collect();
+            panic!(
+                "{}: {} rows after the crashes, {} in the clean run; missing {missing:?}; extra {extra:?}",
+                table.name(),
+                got.len(),
+                want.len()
+            );
+        }
+        eprintln!("{}: {} rows, identical", table.name(), want.len());
+    }
+    assert!(!rows(&reference, Table::Conversations).is_empty());
+    let leftovers: Vec<_> =
+        walk(&crashed).into_iter().filter(|p| p.to_string_lossy().ends_with(".tmp")).collect();
+    assert!(leftovers.is_empty(), "uncommitted files removed: {leftovers:?}");
+
+    // Kafka outputs are at least once: the same records, repeats allowed
+    for t in ["dead_letter", "signals", "alerts"] {
+        let (want_topic, got_topic) = (format!("{topic}.reference.{t}"), format!("{topic}.crashed.{t}"));
+        let (want_n, got_n) = (count_records(&brokers, &want_topic), count_records(&brokers, &got_topic));
+        let want = topic_records(&brokers, &want_topic, want_n);
+        let got = topic_records(&brokers, &got_topic, got_n);
+        assert_eq!(got, want, "{t}: the distinct records after the crashes are the clean run's");
+        eprintln!(
+            "{t} topic: {want_n} records in the clean run, {got_n} ({} distinct) after the crashes",
+            got.len()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() { stack.push(p) } else { out.push(p) }
+        }
+    }
+    out
+}
