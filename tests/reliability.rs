@@ -12,7 +12,7 @@
 //! hold the reference's records (repeats allowed).
 //!
 //! CI runs 5 crashes on about 100 k events. `bench/crash.sh` runs the long version
-//! (`TICKETPULSE_CRASH_CONVERSATIONS=100000 TICKETPULSE_CRASH_KILLS=20`, about 1 M events) on a
+//! (`TICKETPULSE_CRASH_CONVERSATIONS=140000 TICKETPULSE_CRASH_KILLS=20`, about 1 M events) on a
 //! release build.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]

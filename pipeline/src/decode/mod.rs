@@ -5,6 +5,8 @@
 //! absent. The invariant: `decode` never panics and never allocates for fields it drops.
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
 mod wire;
 
