@@ -47,21 +47,15 @@ fn every_output(out: &Path) -> Vec<(String, String)> {
             texts.push((table.name().to_string(), row));
         }
     }
-    let mut stack = vec![out.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.to_string_lossy().to_string();
-            if path.is_dir() {
-                stack.push(path);
-            } else if name.ends_with(".jsonl") || name.ends_with(".progress") {
-                texts.push((name, std::fs::read_to_string(&path).unwrap()));
-            } else if name.ends_with(".ckpt") {
-                let bytes = std::fs::read(&path).unwrap();
-                let header = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
-                let state = zstd::decode_all(&bytes[16 + header..]).unwrap();
-                texts.push((name, String::from_utf8_lossy(&state).into_owned()));
-            }
+    for path in files_under(out) {
+        let name = path.to_string_lossy().to_string();
+        if name.ends_with(".jsonl") || name.ends_with(".progress") {
+            texts.push((name, std::fs::read_to_string(&path).unwrap()));
+        } else if name.ends_with(".ckpt") {
+            let bytes = std::fs::read(&path).unwrap();
+            let header = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
+            let state = zstd::decode_all(&bytes[16 + header..]).unwrap();
+            texts.push((name, String::from_utf8_lossy(&state).into_owned()));
         }
     }
     texts

@@ -189,7 +189,7 @@ fn crashes_at_any_moment_neither_lose_nor_repeat_output() {
     }
     assert!(!rows(&reference, Table::Conversations).is_empty());
     let leftovers: Vec<_> =
-        walk(&crashed).into_iter().filter(|p| p.to_string_lossy().ends_with(".tmp")).collect();
+        files_under(&crashed).into_iter().filter(|p| p.to_string_lossy().ends_with(".tmp")).collect();
     assert!(leftovers.is_empty(), "uncommitted files removed: {leftovers:?}");
 
     // Kafka outputs are at least once: the same records, repeats allowed
@@ -204,16 +204,4 @@ fn crashes_at_any_moment_neither_lose_nor_repeat_output() {
             got.len()
         );
     }
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() { stack.push(p) } else { out.push(p) }
-        }
-    }
-    out
 }

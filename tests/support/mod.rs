@@ -200,6 +200,19 @@ pub fn cell<'a>(row: &'a str, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {name} in {row}"))
 }
 
+/// Every file under `dir`, at any depth.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() { stack.push(p) } else { out.push(p) }
+        }
+    }
+    out
+}
+
 /// Lines of the JSONL dead-letter files under `out`.
 pub fn dead_letters(out: &Path) -> Vec<serde_json::Value> {
     let mut lines = Vec::new();

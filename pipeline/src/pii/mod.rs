@@ -209,27 +209,28 @@ impl Masker {
     /// `bytes` (any bytes: a raw record may not be UTF-8) with personal data masked.
     pub fn mask_bytes<'a>(&self, bytes: &'a [u8], counts: &mut Counts) -> Cow<'a, [u8]> {
         let mut out = Cow::Borrowed(bytes);
-        for (i, c) in self.custom.iter().enumerate() {
-            if let Some(masked) = replace(&out, &c.regex, c.token.as_bytes(), Kind::ALL.len() + i, counts) {
-                out = Cow::Owned(masked);
+        let keep = |out: &mut Cow<'a, [u8]>, masked: Option<Vec<u8>>| {
+            if let Some(m) = masked {
+                *out = Cow::Owned(m);
             }
+        };
+        for (i, c) in self.custom.iter().enumerate() {
+            let masked = replace(&out, &c.regex, c.token.as_bytes(), Kind::ALL.len() + i, counts);
+            keep(&mut out, masked);
         }
         let digits = out.iter().filter(|b| b.is_ascii_digit()).count();
-        if out.contains(&b'@')
-            && let Some(masked) =
-                replace(&out, &self.email, Kind::Email.token().as_bytes(), slot(Kind::Email), counts)
-        {
-            out = Cow::Owned(masked);
+        if out.contains(&b'@') {
+            let masked =
+                replace(&out, &self.email, Kind::Email.token().as_bytes(), slot(Kind::Email), counts);
+            keep(&mut out, masked);
         }
-        if digits >= 17
-            && let Some(masked) = self.mask_ids(&out, counts)
-        {
-            out = Cow::Owned(masked);
+        if digits >= 17 {
+            let masked = self.mask_ids(&out, counts);
+            keep(&mut out, masked);
         }
-        if digits >= MIN_DIGITS
-            && let Some(masked) = self.mask_digits(&out, counts)
-        {
-            out = Cow::Owned(masked);
+        if digits >= MIN_DIGITS {
+            let masked = self.mask_digits(&out, counts);
+            keep(&mut out, masked);
         }
         out
     }
@@ -237,42 +238,23 @@ impl Masker {
     /// Resident identity numbers: 18 characters (optionally 6-8-4 with spaces), not glued to
     /// other digits, with a valid check character and a plausible birth date.
     fn mask_ids(&self, bytes: &[u8], counts: &mut Counts) -> Option<Vec<u8>> {
-        let mut out: Option<Vec<u8>> = None;
-        let mut last = 0;
-        for m in self.id.find_iter(bytes) {
+        let spans = self.id.find_iter(bytes).filter_map(|m| {
             let glued = (m.start() > 0 && bytes[m.start() - 1].is_ascii_digit())
                 || bytes.get(m.end()).is_some_and(u8::is_ascii_digit);
             let chars: Vec<u8> = m.as_bytes().iter().copied().filter(|b| *b != b' ').collect();
-            if glued || !id_checksum_ok(&chars) {
-                continue;
-            }
-            let buf = out.get_or_insert_with(|| Vec::with_capacity(bytes.len()));
-            buf.extend_from_slice(&bytes[last..m.start()]);
-            buf.extend_from_slice(Kind::IdNumber.token().as_bytes());
-            last = m.end();
-            counts.add(slot(Kind::IdNumber));
-        }
-        let mut buf = out?;
-        buf.extend_from_slice(&bytes[last..]);
-        Some(buf)
+            (!glued && id_checksum_ok(&chars)).then_some((m.start(), m.end(), Kind::IdNumber))
+        });
+        splice(bytes, spans, counts)
     }
 
+    /// Phones and cards among the runs of digit groups.
     fn mask_digits(&self, bytes: &[u8], counts: &mut Counts) -> Option<Vec<u8>> {
-        let mut out: Option<Vec<u8>> = None;
-        let mut last = 0;
-        for m in self.digits.find_iter(bytes) {
-            let run = &bytes[m.start()..m.end()];
-            for (start, end, kind) in classify_run(run) {
-                let buf = out.get_or_insert_with(|| Vec::with_capacity(bytes.len()));
-                buf.extend_from_slice(&bytes[last..m.start() + start]);
-                buf.extend_from_slice(kind.token().as_bytes());
-                last = m.start() + end;
-                counts.add(slot(kind));
-            }
-        }
-        let mut buf = out?;
-        buf.extend_from_slice(&bytes[last..]);
-        Some(buf)
+        let spans = self.digits.find_iter(bytes).flat_map(|m| {
+            classify_run(m.as_bytes())
+                .into_iter()
+                .map(move |(start, end, kind)| (m.start() + start, m.start() + end, kind))
+        });
+        splice(bytes, spans, counts)
     }
 }
 
@@ -280,16 +262,39 @@ fn slot(kind: Kind) -> usize {
     Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
 }
 
-/// Replaces every match of `re` in `bytes` with `token`; `None` when there is none.
+/// Replaces every match of `re` in `bytes` with `token` (counted in `slot`); `None` when there
+/// is none.
 fn replace(bytes: &[u8], re: &Regex, token: &[u8], slot: usize, counts: &mut Counts) -> Option<Vec<u8>> {
+    splice_tokens(bytes, re.find_iter(bytes).map(|m| (m.start(), m.end(), token, slot)), counts)
+}
+
+/// `bytes` with the built-in kinds' spans (ascending, not overlapping) replaced by their tokens.
+fn splice(
+    bytes: &[u8],
+    spans: impl Iterator<Item = (usize, usize, Kind)>,
+    counts: &mut Counts,
+) -> Option<Vec<u8>> {
+    splice_tokens(
+        bytes,
+        spans.map(|(start, end, kind)| (start, end, kind.token().as_bytes(), slot(kind))),
+        counts,
+    )
+}
+
+/// `bytes` with each span (ascending, not overlapping) replaced by its token and counted in its
+/// slot; `None` when there is no span.
+fn splice_tokens<'t>(
+    bytes: &[u8],
+    spans: impl Iterator<Item = (usize, usize, &'t [u8], usize)>,
+    counts: &mut Counts,
+) -> Option<Vec<u8>> {
     let mut out: Option<Vec<u8>> = None;
     let mut last = 0;
-    for m in re.find_iter(bytes) {
-        let t = token;
+    for (start, end, token, slot) in spans {
         let buf = out.get_or_insert_with(|| Vec::with_capacity(bytes.len()));
-        buf.extend_from_slice(&bytes[last..m.start()]);
-        buf.extend_from_slice(t);
-        last = m.end();
+        buf.extend_from_slice(&bytes[last..start]);
+        buf.extend_from_slice(token);
+        last = end;
         counts.add(slot);
     }
     let mut buf = out?;
@@ -438,34 +443,40 @@ fn looks_like_date(run: &[u8], gs: &[Group]) -> bool {
 /// ISO 7064 MOD 11-2 check of an 18-character resident identity number, and a month and day
 /// that can be a birth date.
 fn id_checksum_ok(d: &[u8]) -> bool {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const CHECK: &[u8; 11] = b"10X98765432";
     if d.len() != 18 || !d[..17].iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let sum: u32 = d[..17].iter().zip(WEIGHTS).map(|(c, w)| u32::from(c - b'0') * w).sum();
     let month = (d[10] - b'0') * 10 + (d[11] - b'0');
     let day = (d[12] - b'0') * 10 + (d[13] - b'0');
-    CHECK[(sum % 11) as usize] == d[17].to_ascii_uppercase()
+    id_check_char(&d[..17]) == d[17].to_ascii_uppercase()
         && (1..=12).contains(&month)
         && (1..=31).contains(&day)
 }
 
+/// The check character (`0`-`9` or `X`) of the 17 ASCII digits of a resident identity number's
+/// body (ISO 7064 MOD 11-2).
+pub fn id_check_char(body: &[u8]) -> u8 {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body.iter().zip(WEIGHTS).map(|(c, w)| u32::from(c - b'0') * w).sum();
+    b"10X98765432"[(sum % 11) as usize]
+}
+
 /// The Luhn check of a card number.
 fn luhn_ok(d: &[u8]) -> bool {
-    let sum: u32 = d
+    d.split_last().is_some_and(|(last, body)| luhn_check_digit(body) == *last)
+}
+
+/// The digit (ASCII) that, appended to the ASCII digits `body`, passes the Luhn check.
+pub fn luhn_check_digit(body: &[u8]) -> u8 {
+    // the check digit will sit at position 0 from the right, so the body's last digit is doubled
+    let sum: u32 = body
         .iter()
         .rev()
         .enumerate()
         .map(|(i, c)| {
             let v = u32::from(c - b'0');
-            if i % 2 == 1 {
-                let v = v * 2;
-                if v > 9 { v - 9 } else { v }
-            } else {
-                v
-            }
+            if i % 2 == 0 { if v * 2 > 9 { v * 2 - 9 } else { v * 2 } } else { v }
         })
         .sum();
-    sum.is_multiple_of(10)
+    b'0' + ((10 - sum % 10) % 10) as u8
 }

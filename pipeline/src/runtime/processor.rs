@@ -350,36 +350,16 @@ impl Processor {
     }
 
     fn on_record(&mut self, record: Record, now: Instant, flow: &mut Flow) -> Result<()> {
-        let t = &self.telemetry;
         let mut event = match record.payload {
-            Payload::Invalid { invalid, raw } => {
-                self.stats.invalid += 1;
-                t.invalid.with_label_values(&[invalid.reason.as_str()]).inc();
-                t.error(component::DECODE, invalid.reason.as_str());
-                let letter = DeadLetter {
-                    reason: invalid.reason.as_str().to_string(),
-                    detail: invalid.detail,
-                    position: record.position,
-                    raw,
-                };
-                return self.dead_letter(letter);
-            }
+            Payload::Invalid { invalid, raw } => return self.invalid(invalid, record.position, raw),
             Payload::Event(e) => e,
         };
         if let Some(detail) = self.bounds.check(event.ts_ms, self.now_ms) {
             // a year-9999 (or 1970) event would drag the watermark or open absurd windows
-            let reason = crate::decode::InvalidReason::OutOfRange.as_str();
-            self.stats.invalid += 1;
-            t.invalid.with_label_values(&[reason]).inc();
-            t.error(component::DECODE, reason);
-            let raw = event.to_json().into_bytes();
-            return self.dead_letter(DeadLetter {
-                reason: reason.to_string(),
-                detail,
-                position: record.position,
-                raw,
-            });
+            let invalid = crate::decode::Invalid::new(crate::decode::InvalidReason::OutOfRange, detail);
+            return self.invalid(invalid, record.position, event.to_json().into_bytes());
         }
+        let t = &self.telemetry;
         flow.decoded += 1;
         if !self.state.dedup.insert(&event.event_id, event.ts_ms) {
             self.stats.duplicates += 1;
@@ -502,6 +482,20 @@ impl Processor {
                 .inspect_err(|_| self.telemetry.error(component::SINK_PARQUET, "write"))?;
         }
         Ok(())
+    }
+
+    /// Counts an invalid record and writes its dead letter.
+    fn invalid(
+        &mut self,
+        invalid: crate::decode::Invalid,
+        position: crate::source::Position,
+        raw: Vec<u8>,
+    ) -> Result<()> {
+        let reason = invalid.reason.as_str();
+        self.stats.invalid += 1;
+        self.telemetry.invalid.with_label_values(&[reason]).inc();
+        self.telemetry.error(component::DECODE, reason);
+        self.dead_letter(DeadLetter { reason: reason.to_string(), detail: invalid.detail, position, raw })
     }
 
     /// Masks personal data in the free-text fields of `event` (text, handoff reason, attrs):

@@ -70,7 +70,7 @@ pub(crate) fn read_line_bounded(
         if chunk.is_empty() {
             return Ok(total);
         }
-        let (take, done) = match memchr_newline(chunk) {
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
             Some(i) => (i + 1, true),
             None => (chunk.len(), false),
         };
@@ -82,10 +82,6 @@ pub(crate) fn read_line_bounded(
             return Ok(total);
         }
     }
-}
-
-fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
 }
 
 /// Stdin read on a thread of its own, so that the read loop notices stop requests, flushes its

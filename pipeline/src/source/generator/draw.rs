@@ -346,12 +346,12 @@ impl Gen {
                     r.random_range(1..29u8),
                     digits(r, 3)
                 );
-                let id = body.clone() + &id_check(&body).to_string();
+                let id = format!("{body}{}", char::from(crate::pii::id_check_char(body.as_bytes())));
                 if zh { format!("，身份证号{id}") } else { format!(" my ID number is {id}") }
             }
             _ => {
                 let body = format!("62{}", digits(r, 13));
-                let card = luhn_complete(&body);
+                let card = format!("{body}{}", char::from(crate::pii::luhn_check_digit(body.as_bytes())));
                 let grouped: Vec<&str> = (0..4).map(|i| &card[i * 4..i * 4 + 4]).collect();
                 if zh {
                     format!("，扣款卡号{}", grouped.join(" "))
@@ -452,26 +452,4 @@ impl Gen {
             c.emit(c.t, Event::of("closed"));
         }
     }
-}
-
-/// The check character of a 17-digit resident ID body (ISO 7064 MOD 11-2).
-fn id_check(body: &str) -> char {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body.bytes().zip(WEIGHTS).map(|(c, w)| u32::from(c - b'0') * w).sum();
-    char::from(b"10X98765432"[(sum % 11) as usize])
-}
-
-/// `body` with the digit that makes it pass the Luhn check appended.
-fn luhn_complete(body: &str) -> String {
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, c)| {
-            let v = u32::from(c - b'0');
-            // the check digit will sit at position 0, so the body's last digit is doubled
-            if i % 2 == 0 { if v * 2 > 9 { v * 2 - 9 } else { v * 2 } } else { v }
-        })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
 }
