@@ -205,3 +205,131 @@ fn crashes_at_any_moment_neither_lose_nor_repeat_output() {
         );
     }
 }
+
+/// The sum of the sizes of the files under `dir`, each rounded up to whole 4 KiB pages (what
+/// they take on tmpfs).
+fn disk_usage(dir: &Path) -> u64 {
+    files_under(dir).iter().map(|f| std::fs::metadata(f).unwrap().len().div_ceil(4096) * 4096).sum()
+}
+
+/// A disk that fills up, and then gets space back: a small tmpfs mounted on the output folder
+/// (real ENOSPC). Where mounting is not allowed, a write error of another kind stands in: a
+/// plain file where the `messages` table's folder must go.
+enum DiskFault {
+    Tmpfs(std::path::PathBuf),
+    Blocked(std::path::PathBuf),
+}
+
+impl DiskFault {
+    fn new(out: &Path, bytes: u64) -> Self {
+        std::fs::create_dir_all(out).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(out)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if mounted {
+            eprintln!("output on a {bytes}-byte tmpfs");
+            return DiskFault::Tmpfs(out.to_path_buf());
+        }
+        eprintln!(
+            "cannot mount a tmpfs here (not root?): a file blocking the messages folder stands in for a full disk"
+        );
+        let blocker = out.join("messages");
+        std::fs::write(&blocker, b"not a folder").unwrap();
+        DiskFault::Blocked(blocker)
+    }
+
+    /// What the error says.
+    fn symptom(&self) -> &'static str {
+        match self {
+            DiskFault::Tmpfs(_) => "No space left on device",
+            DiskFault::Blocked(_) => "messages",
+        }
+    }
+
+    /// Gives space back.
+    fn clear(&self) {
+        match self {
+            DiskFault::Tmpfs(out) => {
+                let status =
+                    Command::new("mount").args(["-o", "remount,size=512m"]).arg(out).status().unwrap();
+                assert!(status.success());
+            }
+            DiskFault::Blocked(blocker) => std::fs::remove_file(blocker).unwrap(),
+        }
+    }
+}
+
+impl Drop for DiskFault {
+    fn drop(&mut self) {
+        if let DiskFault::Tmpfs(out) = self {
+            let _ = Command::new("umount").arg("-l").arg(out).status();
+        }
+    }
+}
+
+#[test]
+fn a_full_disk_pauses_consumption_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.jsonl");
+    generate_file(&input, 4_000, 21);
+    let run = |out: &Path, port: u16| {
+        let mut cmd = bin();
+        cmd.args(["run", "--input"])
+            .arg(&input)
+            .arg("--out")
+            .arg(out)
+            .args(["--allowed-lateness", "20m", "--checkpoint-interval", "100ms"])
+            .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "warn,ticketpulse=info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    };
+    let reference = dir.path().join("reference");
+    let out = run(&reference, 0).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // the disk fills a third of the way through
+    let crashed = dir.path().join("full");
+    let fault = DiskFault::new(&crashed, disk_usage(&reference) / 3);
+    let port = free_port();
+    let child = run(&crashed, port).spawn().unwrap();
+    let health = wait_for("the pipeline to report the failing checkpoint", Duration::from_secs(120), || {
+        http_get_status(port, "/health").filter(|(status, _)| *status == 503)
+    });
+    let body = &health.1;
+    assert!(body.starts_with("unhealthy\ncheckpoint: ") && body.contains(fault.symptom()), "{body}");
+    assert!(body.contains("consumption paused, retrying"), "{body}");
+    // consumption pauses: nothing more is read while the checkpoint cannot be written
+    let received = || {
+        let text = http_get(port, "/metrics").unwrap();
+        let value = |s: &str| metric(&text, s).unwrap_or_else(|| panic!("{s} in {text}"));
+        (
+            value(r#"ticketpulse_component_received_events_total{component="source"}"#),
+            value("ticketpulse_checkpoints_total"),
+            value("ticketpulse_healthy"),
+            value(r#"ticketpulse_health_check_failing{check="checkpoint"}"#),
+            value(r#"ticketpulse_component_errors_total{component="checkpoint",error="write"}"#),
+        )
+    };
+    let before = received();
+    std::thread::sleep(Duration::from_secs(2));
+    let after = received();
+    assert_eq!((after.0, after.1), (before.0, before.1), "no record read, no checkpoint committed");
+    assert_eq!((after.2, after.3), (0.0, 1.0), "unhealthy: the checkpoint check fails");
+    assert!(after.4 >= 2.0, "every failed attempt is counted: {after:?}");
+
+    // space comes back: the run finishes by itself, with every row of the clean run
+    fault.clear();
+    let (status, _, stderr) = wait_within(child, Duration::from_secs(120));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}: {stderr}");
+    assert!(stderr.contains("checkpoint failed") && stderr.contains(fault.symptom()), "{stderr}");
+    assert!(stderr.contains("healthy again: checkpoint"), "{stderr}");
+    for table in Table::ALL {
+        assert_eq!(rows(&crashed, table), rows(&reference, table), "{}", table.name());
+    }
+    assert!(!rows(&reference, Table::Messages).is_empty());
+}

@@ -16,6 +16,7 @@ pub mod conversation;
 pub mod decode;
 pub mod dedup;
 pub mod error;
+pub mod health;
 pub mod kafka;
 pub mod limits;
 pub mod metrics;

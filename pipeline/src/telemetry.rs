@@ -27,12 +27,14 @@ pub mod component {
     pub const SINK_PARQUET: &str = "sink_parquet";
     /// Dead-letter output.
     pub const SINK_DEAD_LETTER: &str = "sink_dead_letter";
-    /// Every component, for pre-registering label values.
+    /// Takes and commits checkpoints (errors only: a failed attempt, retried).
+    pub const CHECKPOINT: &str = "checkpoint";
+    /// Every component that passes events on, for pre-registering label values.
     pub const ALL: [&str; 7] = [SOURCE, DECODE, DEDUP, CONVERSATION, WINDOW, SINK_PARQUET, SINK_DEAD_LETTER];
 
     /// The errors each component can report (`error` label values), pre-registered at zero;
     /// the decoder's are the invalid-record reasons.
-    pub const ERRORS: [(&str, &str); 7] = [
+    pub const ERRORS: [(&str, &str); 8] = [
         (SOURCE, "kafka"),
         (SOURCE, "offset_commit"),
         (DEDUP, "duplicate"),
@@ -40,6 +42,7 @@ pub mod component {
         (WINDOW, "closed_window"),
         (SINK_PARQUET, "write"),
         (SINK_DEAD_LETTER, "write"),
+        (CHECKPOINT, "write"),
     ];
 }
 
@@ -173,6 +176,12 @@ pub struct Telemetry {
     pub checkpoint_duration: Histogram,
     /// `ticketpulse_last_checkpoint_timestamp_seconds`
     pub last_checkpoint: IntGauge,
+    /// `ticketpulse_kafka_brokers_up`: brokers the source's consumer is connected to.
+    pub kafka_brokers_up: IntGauge,
+    /// `ticketpulse_assigned_partitions`: input partitions this instance owns.
+    pub assigned_partitions: IntGauge,
+    /// `ticketpulse_healthy` and `ticketpulse_health_check_failing{check}`, and `/health`.
+    pub health: crate::health::Health,
 }
 
 impl std::fmt::Debug for Telemetry {
@@ -189,6 +198,12 @@ fn counter_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometh
 
 fn gauge(r: &Registry, name: &str, help: &str) -> prometheus::Result<IntGauge> {
     let m = IntGauge::new(name, help)?;
+    r.register(Box::new(m.clone()))?;
+    Ok(m)
+}
+
+fn int_gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntGaugeVec> {
+    let m = IntGaugeVec::new(Opts::new(name, help), labels)?;
     r.register(Box::new(m.clone()))?;
     Ok(m)
 }
@@ -336,17 +351,12 @@ impl Telemetry {
                 "Conversations started, by topic group: a top topic's id (topics.top) or other; added when a tumbling window closes.",
                 &["topic"],
             )?,
-            topic_info: {
-                let g = prometheus::IntGaugeVec::new(
-                    prometheus::Opts::new(
-                        "ticketpulse_topic_info",
-                        "1 for each top topic of the current model, with its label.",
-                    ),
-                    &["topic", "label"],
-                )?;
-                r.register(Box::new(g.clone()))?;
-                g
-            },
+            topic_info: int_gauge_vec(
+                &r,
+                "ticketpulse_topic_info",
+                "1 for each top topic of the current model, with its label.",
+                &["topic", "label"],
+            )?,
             topic_model_version: gauge(
                 &r,
                 "ticketpulse_topic_model_version",
@@ -370,17 +380,12 @@ impl Telemetry {
                 "Expected value of each watched series over the latest detection window (seasonal baseline).",
                 &SERIES_LABELS,
             )?,
-            alerts_firing: {
-                let g = IntGaugeVec::new(
-                    Opts::new(
-                        "ticketpulse_alerts_firing",
-                        "1 for each firing spike alert, with its topic's label terms.",
-                    ),
-                    &["kind", "dimension", "group", "severity", "terms"],
-                )?;
-                r.register(Box::new(g.clone()))?;
-                g
-            },
+            alerts_firing: int_gauge_vec(
+                &r,
+                "ticketpulse_alerts_firing",
+                "1 for each firing spike alert, with its topic's label terms.",
+                &["kind", "dimension", "group", "severity", "terms"],
+            )?,
             alert_events: counter_vec(
                 &r,
                 "ticketpulse_alert_events_total",
@@ -483,14 +488,12 @@ impl Telemetry {
                 "Records written to the dead-letter output, by reason.",
                 &["reason"],
             )?,
-            consumer_lag: {
-                let m = IntGaugeVec::new(
-                    Opts::new("ticketpulse_consumer_lag", "Kafka records not yet consumed, per partition."),
-                    &["partition"],
-                )?;
-                r.register(Box::new(m.clone()))?;
-                m
-            },
+            consumer_lag: int_gauge_vec(
+                &r,
+                "ticketpulse_consumer_lag",
+                "Kafka records not yet consumed, per partition.",
+                &["partition"],
+            )?,
             watermark: gauge(
                 &r,
                 "ticketpulse_watermark_timestamp_seconds",
@@ -527,6 +530,25 @@ impl Telemetry {
                 "ticketpulse_last_checkpoint_timestamp_seconds",
                 "When the last checkpoint committed.",
             )?,
+            kafka_brokers_up: gauge(
+                &r,
+                "ticketpulse_kafka_brokers_up",
+                "Kafka brokers the source's consumer is connected to (from its statistics, every second).",
+            )?,
+            assigned_partitions: gauge(
+                &r,
+                "ticketpulse_assigned_partitions",
+                "Input partitions assigned to this instance by the consumer group.",
+            )?,
+            health: crate::health::Health::new(
+                gauge(&r, "ticketpulse_healthy", "1 while no health check fails (see /health), else 0.")?,
+                int_gauge_vec(
+                    &r,
+                    "ticketpulse_health_check_failing",
+                    "1 while the check fails: kafka_brokers, kafka_delivery, checkpoint.",
+                    &["check"],
+                )?,
+            ),
             registry: r,
         };
         t.preregister();

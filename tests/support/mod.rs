@@ -44,22 +44,36 @@ pub fn run_ok(cmd: &mut Command) -> String {
 /// tansu 0.6 can leave a group stuck after a member is killed — keeps `--stop-when-idle` from
 /// ever counting).
 pub fn run_ok_within(cmd: &mut Command, limit: Duration) -> String {
-    use std::io::Read;
-    let mut child =
+    let child =
         cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");
-    // drain the pipes while waiting, so a chatty child never blocks on a full pipe
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
+    match wait_within(child, limit) {
+        (Some(s), out, _) if s.success() => out,
+        (Some(s), out, err) => panic!("{cmd:?} failed ({s}):\nstdout:\n{out}\nstderr:\n{err}"),
+        (None, out, err) => panic!(
+            "{cmd:?} still running after {limit:?} (killed): the consumer group never finished (stuck group?)\nstdout:\n{out}\nstderr:\n{err}"
+        ),
+    }
+}
+
+/// Waits at most `limit` for a child spawned with piped stdout and stderr, draining both (so a
+/// chatty child never blocks on a full pipe), and kills it at the deadline. Its exit status
+/// (`None`: killed at the deadline), stdout and stderr.
+pub fn wait_within(
+    mut child: std::process::Child,
+    limit: Duration,
+) -> (Option<std::process::ExitStatus>, String, String) {
+    use std::io::Read;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_string(&mut s);
+            }
+            s
+        })
+    };
+    let out_thread = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let err_thread = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
     let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
@@ -72,14 +86,7 @@ pub fn run_ok_within(cmd: &mut Command, limit: Duration) -> String {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let (out, err) = (out_thread.join().unwrap_or_default(), err_thread.join().unwrap_or_default());
-    match status {
-        Some(s) if s.success() => out,
-        Some(s) => panic!("{cmd:?} failed ({s}):\nstdout:\n{out}\nstderr:\n{err}"),
-        None => panic!(
-            "{cmd:?} still running after {limit:?} (killed): the consumer group never finished (stuck group?)\nstdout:\n{out}\nstderr:\n{err}"
-        ),
-    }
+    (status, out_thread.join().unwrap_or_default(), err_thread.join().unwrap_or_default())
 }
 
 /// The repository root.
@@ -283,16 +290,29 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// A plain HTTP GET on 127.0.0.1; `None` when nothing answers.
+/// A plain HTTP GET on 127.0.0.1: its body; `None` when nothing answers.
 pub fn http_get(port: u16, path: &str) -> Option<String> {
+    http_get_status(port, path).map(|(_, body)| body)
+}
+
+/// A plain HTTP GET on 127.0.0.1: its status code and body; `None` when nothing answers.
+pub fn http_get_status(port: u16, path: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut s =
         TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(1)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).ok()?;
-    Some(body.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or(body))
+    let mut response = String::new();
+    s.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+/// The value of one series (`name{labels}` exactly as exposed, or a bare name) in a /metrics
+/// text; `None` when absent.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
 /// Waits (bounded) until `f` returns `Some`, polling every 100 ms.

@@ -26,7 +26,7 @@ use crate::source::{OffsetCommitter, SourceContext, SourceHandle, SourceMessage,
 use crate::telemetry::Telemetry;
 use crate::{Error, Result};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What a run did.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +70,7 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
             let topic =
                 config.output.dead_letter_topic.clone().unwrap_or_else(|| format!("{}.dead-letter", k.topic));
             let client = crate::kafka::client_config(&k.brokers, &k.properties);
-            DeadLetterSink::Kafka(KafkaDeadLetter::new(&client, &topic, &k.topic)?)
+            DeadLetterSink::Kafka(KafkaDeadLetter::new(&client, &topic, &k.topic, telemetry.health.clone())?)
         }
         other => DeadLetterSink::File(FileDeadLetter::new(out, &other.origin())),
     };
@@ -80,13 +80,21 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
         _ => None,
     };
     let signals_topic = match &kafka {
-        Some((k, client)) => Some(TopicSink::new(client, &config.output.signals_topic(&k.topic), "signals")?),
+        Some((k, client)) => Some(TopicSink::new(
+            client,
+            &config.output.signals_topic(&k.topic),
+            "signals",
+            telemetry.health.clone(),
+        )?),
         None => None,
     };
     let alerts_topic = match &kafka {
-        Some((k, client)) if config.alerts.enabled => {
-            Some(TopicSink::new(client, &config.output.alerts_topic(&k.topic), "alerts")?)
-        }
+        Some((k, client)) if config.alerts.enabled => Some(TopicSink::new(
+            client,
+            &config.output.alerts_topic(&k.topic),
+            "alerts",
+            telemetry.health.clone(),
+        )?),
         _ => None,
     };
     let webhook = config.alerts.webhook.clone().filter(|_| config.alerts.enabled);
@@ -129,8 +137,9 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
         offsets: resume,
         batches: None,
         notifier: notifier.as_ref(),
+        stop: &stop,
     };
-    let outcome = driver.drive(rx, &stop);
+    let outcome = driver.drive(rx);
     let checkpoints = driver.checkpoints;
     let offsets = driver.offsets.clone();
     let active = driver.batches.map(|(first, last)| last.duration_since(first));
@@ -159,17 +168,14 @@ struct Driver<'a> {
     batches: Option<(Instant, Instant)>,
     /// The alert webhook's notifier, told of each commit.
     notifier: Option<&'a crate::alerts::webhook::Notifier>,
+    stop: &'a StopSignal,
 }
 
 impl Driver<'_> {
     /// Consumes the source's stream; returns whether the input was drained.
-    fn drive(
-        &mut self,
-        mut rx: tokio::sync::mpsc::Receiver<SourceMessage>,
-        stop: &StopSignal,
-    ) -> Result<bool> {
+    fn drive(&mut self, mut rx: tokio::sync::mpsc::Receiver<SourceMessage>) -> Result<bool> {
         while let Some(msg) = rx.blocking_recv() {
-            if stop.is_immediate() {
+            if self.stop.is_immediate() {
                 return Ok(false);
             }
             match msg {
@@ -196,8 +202,12 @@ impl Driver<'_> {
 
     fn checkpoint(&mut self, offsets: SourceOffsets, drained: bool) -> Result<()> {
         let started = Instant::now();
-        let id = self.store.next_id()?;
-        let (pending, state) = self.processor.prepare(id)?;
+        // An I/O failure (disk full, say) is retried with the same id and the same files until it
+        // passes: consumption waits meanwhile (the source blocks on the full channel), and
+        // nothing is committed past what is durable.
+        let mut retry = Retry::new(&self.telemetry, self.stop);
+        let id = retry.run(|| self.store.next_id())?;
+        let (pending, state) = retry.run(|| self.processor.prepare(id))?;
         let created_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let manifest = Manifest {
             state_version: checkpoint::STATE_VERSION,
@@ -207,7 +217,8 @@ impl Driver<'_> {
             pending,
             drained,
         };
-        self.store.commit(&manifest, &state)?;
+        retry.run(|| self.store.commit(&manifest, &state))?;
+        retry.passed();
         // fault injection: dead between the file commit and the offset commit
         fail::fail_point!("checkpoint::published", |_| std::process::abort());
         if let Some(n) = self.notifier {
@@ -235,5 +246,56 @@ impl Driver<'_> {
         self.checkpoints += 1;
         self.offsets = Some(offsets);
         Ok(())
+    }
+}
+
+/// Retries a step of a checkpoint that failed on I/O, with backoff (0.5 s doubling to 10 s),
+/// until it passes or an immediate stop is requested; other errors end the run. Each failure is
+/// logged, counted (`ticketpulse_component_errors_total{component="checkpoint"}`) and fails the
+/// `checkpoint` health check until the checkpoint commits.
+struct Retry<'a> {
+    telemetry: &'a Telemetry,
+    stop: &'a StopSignal,
+    failures: u32,
+}
+
+impl<'a> Retry<'a> {
+    const FIRST: Duration = Duration::from_millis(500);
+    const MAX: Duration = Duration::from_secs(10);
+
+    fn new(telemetry: &'a Telemetry, stop: &'a StopSignal) -> Self {
+        Retry { telemetry, stop, failures: 0 }
+    }
+
+    fn run<T>(&mut self, mut step: impl FnMut() -> Result<T>) -> Result<T> {
+        loop {
+            let e = match step() {
+                Ok(v) => return Ok(v),
+                Err(e @ Error::Io { .. }) if !self.stop.is_immediate() => e,
+                Err(e) => return Err(e),
+            };
+            let wait = Self::FIRST.saturating_mul(1 << self.failures.min(5)).min(Self::MAX);
+            self.failures += 1;
+            self.telemetry.error(crate::telemetry::component::CHECKPOINT, "write");
+            tracing::error!(
+                "checkpoint failed ({} times): {e}; consumption is paused and nothing is committed past the last checkpoint; retrying in {wait:?}",
+                self.failures
+            );
+            self.telemetry.health.fail(
+                crate::health::check::CHECKPOINT,
+                format!("{e}; consumption paused, retrying every {}s", wait.as_secs_f32()),
+            );
+            let until = Instant::now() + wait;
+            while Instant::now() < until && !self.stop.is_immediate() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// The checkpoint committed.
+    fn passed(&self) {
+        if self.failures > 0 {
+            self.telemetry.health.pass(crate::health::check::CHECKPOINT);
+        }
     }
 }

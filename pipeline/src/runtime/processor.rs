@@ -243,6 +243,9 @@ pub struct Processor {
     bounds: crate::limits::TimeBounds,
     now_ms: i64,
     telemetry: Telemetry,
+    /// Files of the checkpoint being prepared that are written already: when a later sink fails
+    /// (disk full), the retry lists them once more without writing them again.
+    prepared: Vec<PendingFile>,
     /// Counts so far.
     pub stats: RunStats,
 }
@@ -295,6 +298,7 @@ impl Processor {
             outputs,
             gauges: WindowGauges::default(),
             telemetry,
+            prepared: Vec::new(),
             stats: RunStats::default(),
         })
     }
@@ -716,24 +720,28 @@ impl Processor {
 
     /// Writes every sink's buffered output as pending files and serialises the state.
     pub fn prepare(&mut self, checkpoint: u64) -> Result<(Vec<PendingFile>, Vec<u8>)> {
-        let t = &self.telemetry;
-        let count = |component: &'static str| {
-            move |e: Error| {
+        // Each sink either writes all its files (and forgets its rows) or fails keeping its rows;
+        // the files written are kept here, so a retry after a failure writes each file once.
+        let (t, done, o) = (&self.telemetry, &mut self.prepared, &mut self.outputs);
+        let mut step = |component: &'static str, written: Result<Vec<PendingFile>>| match written {
+            Ok(files) => {
+                done.extend(files);
+                Ok(())
+            }
+            Err(e) => {
                 t.error(component, "write");
-                e
+                Err(e)
             }
         };
-        let mut pending =
-            self.outputs.conversations.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?;
-        pending.extend(self.outputs.windows.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
-        pending.extend(self.outputs.messages.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
-        pending.extend(self.outputs.signals.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
-        pending.extend(self.outputs.topics.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
-        pending.extend(self.outputs.alerts.prepare(checkpoint).map_err(count(component::SINK_PARQUET))?);
-        pending.extend(
-            self.outputs.dead_letter.prepare(checkpoint).map_err(count(component::SINK_DEAD_LETTER))?,
-        );
-        Ok((pending, self.state.to_bytes()?))
+        step(component::SINK_PARQUET, o.conversations.prepare(checkpoint))?;
+        step(component::SINK_PARQUET, o.windows.prepare(checkpoint))?;
+        step(component::SINK_PARQUET, o.messages.prepare(checkpoint))?;
+        step(component::SINK_PARQUET, o.signals.prepare(checkpoint))?;
+        step(component::SINK_PARQUET, o.topics.prepare(checkpoint))?;
+        step(component::SINK_PARQUET, o.alerts.prepare(checkpoint))?;
+        step(component::SINK_DEAD_LETTER, o.dead_letter.prepare(checkpoint))?;
+        let state = self.state.to_bytes()?;
+        Ok((std::mem::take(&mut self.prepared), state))
     }
 
     fn update_gauges(&self) {

@@ -55,13 +55,19 @@ impl AlertSink {
         if let Some(topic) = &mut self.topic {
             topic.flush()?;
         }
+        // the outbox first, kept until the table is written too: a failure leaves both to retry
+        let outbox = match &self.webhook {
+            Some((dir, _)) if !self.outbox.is_empty() => {
+                let (path, bytes) = outbox_file(checkpoint, &self.outbox);
+                let file =
+                    PendingFile::new(crate::alerts::webhook::OUTBOX_DIR, path, self.outbox.len() as u64);
+                super::write_synced(&dir.join(&file.tmp), &bytes)?;
+                Some(file)
+            }
+            _ => None,
+        };
         let mut pending = self.table.prepare(checkpoint)?;
-        if let Some((dir, _)) = &self.webhook
-            && !self.outbox.is_empty()
-        {
-            let (path, bytes) = outbox_file(checkpoint, &self.outbox);
-            let file = PendingFile::new(crate::alerts::webhook::OUTBOX_DIR, path, self.outbox.len() as u64);
-            super::write_synced(&dir.join(&file.tmp), &bytes)?;
+        if let Some(file) = outbox {
             pending.push(file);
             self.outbox.clear();
         }

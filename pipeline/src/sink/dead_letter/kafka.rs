@@ -16,9 +16,14 @@ pub struct KafkaDeadLetter {
 
 impl KafkaDeadLetter {
     /// A producer for `topic` (created if missing) with the given client settings.
-    pub fn new(config: &rdkafka::ClientConfig, topic: &str, source_topic: &str) -> Result<Self> {
+    pub fn new(
+        config: &rdkafka::ClientConfig,
+        topic: &str,
+        source_topic: &str,
+        health: crate::health::Health,
+    ) -> Result<Self> {
         Ok(KafkaDeadLetter {
-            topic: TopicSink::new(config, topic, "dead letters")?,
+            topic: TopicSink::new(config, topic, "dead letters", health)?,
             source_topic: source_topic.to_string(),
         })
     }

@@ -1,9 +1,12 @@
-//! `/metrics` over HTTP (axum), in the text exposition format, plus `/health`.
+//! `/metrics` over HTTP (axum), in the text exposition format, plus `/health`: 200 `ok`, or 503
+//! `unhealthy` with one line per failing check (see [`crate::health`]) while the pipeline is
+//! stuck on a fault it is retrying (broker away, disk full). Use it as a readiness probe, not a
+//! liveness one: restarting does not bring a broker back.
 
 use crate::telemetry::Telemetry;
 use crate::{Error, Result};
 use axum::Router;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
@@ -39,6 +42,7 @@ impl MetricsServer {
             .map_err(|e| Error::config("metrics.addr", format!("cannot listen on {}: {e}", config.addr)))?;
         let addr =
             listener.local_addr().map_err(|e| Error::io("reading the address of", "metrics listener", e))?;
+        let health = telemetry.health.clone();
         let app = Router::new()
             .route(
                 "/metrics",
@@ -49,7 +53,14 @@ impl MetricsServer {
                     }
                 }),
             )
-            .route("/health", get(|| async { "ok" }));
+            .route(
+                "/health",
+                get(move || {
+                    let (ok, text) = health.report();
+                    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+                    async move { (status, text).into_response() }
+                }),
+            );
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!("metrics server stopped: {e}");

@@ -1,14 +1,16 @@
-//! The source consumer's librdkafka context: log forwarding, consumer lag from librdkafka's
+//! The source consumer's librdkafka context: log forwarding, broker connectivity (the
+//! `kafka_brokers` health check), consumer lag from librdkafka's
 //! statistics (high watermark minus the position handed to us, from fetch responses; no extra
 //! requests), and the rebalance callback that starts every assigned partition at the pipeline's
 //! own position — the checkpoint's offsets at start, then what has been read — rather than at the
 //! group's committed offsets, which may lag behind (or, restored from elsewhere, run ahead).
 
+use crate::health::check;
 use crate::kafka::LogContext;
 use crate::telemetry::Telemetry;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::statistics::Statistics;
-use rdkafka::types::RDKafkaRespErr;
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -55,14 +57,48 @@ impl SourceClientContext {
     }
 }
 
+impl SourceClientContext {
+    /// Brokers up, and the `kafka_brokers` health check, from the client's statistics.
+    fn broker_health(&self, statistics: &Statistics) {
+        // the real brokers: not librdkafka's internal and logical (coordinator) handles
+        let brokers: Vec<_> = statistics
+            .brokers
+            .values()
+            .filter(|b| matches!(b.source.as_str(), "learned" | "configured"))
+            .collect();
+        let learned: BTreeMap<&str, &str> = brokers
+            .iter()
+            .filter(|b| b.nodeid >= 0)
+            .map(|b| (b.nodename.as_str(), b.state.as_str()))
+            .collect();
+        let up = learned.values().filter(|s| **s == "UP").count();
+        self.telemetry.kafka_brokers_up.set(up as i64);
+        if brokers.iter().any(|b| b.state == "UP") {
+            self.telemetry.health.pass(check::KAFKA_BROKERS);
+        } else {
+            let states: Vec<String> = brokers.iter().map(|b| format!("{} {}", b.nodename, b.state)).collect();
+            self.telemetry.health.fail(
+                check::KAFKA_BROKERS,
+                format!("no Kafka broker reachable ({}); retrying", states.join(", ")),
+            );
+        }
+    }
+}
+
 impl ClientContext for SourceClientContext {
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
         LogContext.log(level, fac, log_message);
     }
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        // the statistics report it within a second too; this is sooner
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+            self.telemetry.kafka_brokers_up.set(0);
+            self.telemetry.health.fail(check::KAFKA_BROKERS, format!("no Kafka broker reachable: {reason}"));
+        }
         LogContext.error(error, reason);
     }
     fn stats(&self, statistics: Statistics) {
+        self.broker_health(&statistics);
         let Some(topic) = statistics.topics.get(&self.topic) else { return };
         for (p, s) in &topic.partitions {
             if *p >= 0 && s.hi_offset >= 0 && s.app_offset >= 0 {

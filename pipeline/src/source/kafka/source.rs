@@ -17,6 +17,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+/// How long a member may wait for its first partitions before a warning says so.
+const UNASSIGNED_WARNING: Duration = Duration::from_secs(30);
+
 /// Commits checkpointed offsets to the consumer group.
 pub struct KafkaCommitter {
     consumer: Arc<BaseConsumer<SourceClientContext>>,
@@ -91,7 +94,20 @@ impl Reader<'_> {
         let mut last_record = Instant::now();
         let mut last_heartbeat = Instant::now();
         let mut assigned: Vec<i32> = Vec::new();
+        let started = Instant::now();
+        let mut warned_unassigned = false;
         loop {
+            if !warned_unassigned && assigned.is_empty() && started.elapsed() >= UNASSIGNED_WARNING {
+                // not a fault by itself (a group can have more members than partitions), but a
+                // run that waits here silently looks like a hang
+                warned_unassigned = true;
+                tracing::warn!(
+                    "no partition of {} assigned after {:?} in group {}: the group may have more members than the topic has partitions, or the broker has not completed the rebalance",
+                    self.cfg.topic,
+                    UNASSIGNED_WARNING,
+                    self.cfg.group
+                );
+            }
             if !self.report_assignment(&mut assigned) {
                 return Ok(());
             }
@@ -163,6 +179,8 @@ impl Reader<'_> {
         if now == *assigned {
             return true;
         }
+        tracing::info!("assigned partitions {now:?} of {} (had {assigned:?})", self.cfg.topic);
+        self.cx.telemetry.assigned_partitions.set(now.len() as i64);
         *assigned = now;
         self.flush() && send(self.cx, SourceMessage::Assigned(assigned.clone()))
     }
