@@ -333,3 +333,178 @@ fn a_full_disk_pauses_consumption_and_loses_nothing() {
     }
     assert!(!rows(&reference, Table::Messages).is_empty());
 }
+
+/// A tansu broker of our own on sqlite storage, which keeps topics and committed offsets across
+/// a restart, on a fixed loopback port.
+struct Broker {
+    port: u16,
+    db: std::path::PathBuf,
+    process: Option<std::process::Child>,
+}
+
+impl Broker {
+    fn start(db: &Path) -> Self {
+        let mut b = Broker { port: free_port(), db: db.to_path_buf(), process: None };
+        b.restart();
+        b
+    }
+
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn restart(&mut self) {
+        let url = format!("tcp://{}", self.address());
+        let child = Command::new("tansu")
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine"])
+            // tansu takes the file relative to its working folder
+            .arg(format!("sqlite://{}", self.db.file_name().unwrap().to_string_lossy()))
+            .current_dir(self.db.parent().unwrap())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tansu (cargo install tansu --locked --features dynostore,libsql)");
+        self.process = Some(child);
+        let port = self.port;
+        wait_for("tansu to listen", Duration::from_secs(30), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+    }
+
+    /// Stops it (SIGTERM, then SIGKILL if it lingers).
+    fn stop(&mut self) {
+        let Some(mut child) = self.process.take() else { return };
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.process.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// The broker stops for 30 s mid-run and comes back: the pipeline waits for it (librdkafka
+/// reconnects with backoff; output flushes and with them checkpoints wait), reports itself
+/// unhealthy meanwhile, and finishes with exactly the rows of an uninterrupted run.
+#[test]
+fn a_broker_outage_is_waited_out_and_reported() {
+    // a broker of its own, not the suite's: it needs the tansu binary
+    if Command::new("tansu").arg("--help").stdout(Stdio::null()).status().is_err() {
+        eprintln!("SKIP: no tansu binary (cargo install tansu --locked --features dynostore,libsql)");
+        return;
+    }
+    let outage = Duration::from_secs(env_or("TICKETPULSE_OUTAGE_SECS", 30));
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(&dir.path().join("tansu.db"));
+    let brokers = broker.address();
+    let input = dir.path().join("events.jsonl");
+    generate_file(&input, 6_000, 31);
+    let events = std::fs::read_to_string(&input).unwrap().lines().count();
+    let topic = unique("outage");
+    run_ok(
+        bin()
+            .args(["produce", "--brokers", &brokers, "--topic", &topic, "--partitions", "1", "--input"])
+            .arg(&input)
+            .args(ONE_RECORD_BATCHES),
+    );
+    let config = |side: &str| {
+        let path = dir.path().join(format!("{side}.toml"));
+        let names = ["dead_letter", "signals", "alerts"]
+            .map(|t| format!("{t}_topic = \"{topic}.{side}.{t}\"\n"))
+            .concat();
+        std::fs::write(&path, format!("[output]\n{names}")).unwrap();
+        path
+    };
+    let run = |side: &str, port: u16| {
+        let mut cmd = bin();
+        cmd.args(["run", "--brokers", &brokers, "--topic", &topic, "--group", &unique("outage"), "--out"])
+            .arg(dir.path().join(side))
+            .arg("--config")
+            .arg(config(side))
+            .args(["--allowed-lateness", "20m", "--stop-when-idle", "5s", "--checkpoint-interval", "300ms"])
+            .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
+            // read ahead little, so that most of the input is still in the broker when it stops
+            .args(["-X", "queued.max.messages.kbytes=64"])
+            // the default session timeout (45 s) outlasts the outage, as it would in production:
+            // tansu 0.6 never hands the partitions of a group to a member that rejoins after its
+            // session expired during a broker restart (the docs' known defects)
+            .args(["-X", "max.partition.fetch.bytes=65536"])
+            .env("RUST_LOG", "warn,ticketpulse=info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    };
+    let (status, _, stderr) = wait_within(run("reference", 0).spawn().unwrap(), Duration::from_secs(300));
+    assert!(status.is_some_and(|s| s.success()), "{stderr}");
+
+    let port = free_port();
+    let mut child = run("outage", port).spawn().unwrap();
+    let text = || http_get(port, "/metrics").unwrap_or_default();
+    let read =
+        |text: &str| metric(text, r#"ticketpulse_component_received_events_total{component="source"}"#);
+    wait_for("the first records", Duration::from_secs(120), || read(&text()).filter(|&n| n > 0.0));
+    broker.stop();
+    let stopped = Instant::now();
+    let before = read(&text()).unwrap();
+    assert!((before as usize) < events / 2, "the broker stopped early in the run: {before} of {events} read");
+    // unhealthy within seconds, and still so until the broker is back
+    let (_, body) = wait_for("/health to report the broker", Duration::from_secs(20), || {
+        http_get_status(port, "/health").filter(|(status, b)| *status == 503 && b.contains("kafka_brokers"))
+    });
+    assert!(body.contains("no Kafka broker reachable"), "{body}");
+    while stopped.elapsed() < outage {
+        if child.try_wait().unwrap().is_some() {
+            let (status, _, stderr) = wait_within(child, Duration::ZERO);
+            panic!("the pipeline ended while the broker was away: {status:?}\n{stderr}");
+        }
+        let t = text();
+        assert_eq!(metric(&t, "ticketpulse_healthy"), Some(0.0), "{t}");
+        assert_eq!(metric(&t, "ticketpulse_kafka_brokers_up"), Some(0.0));
+        assert_eq!(metric(&t, r#"ticketpulse_health_check_failing{check="kafka_brokers"}"#), Some(1.0));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    broker.restart();
+    let back = Instant::now();
+    let mut last = None;
+    while last.as_ref().is_none_or(|(status, _)| *status != 200) {
+        if back.elapsed() > Duration::from_secs(90) {
+            let (status, _, stderr) = wait_within(child, Duration::ZERO);
+            panic!("/health did not recover: {last:?}\n{status:?}\n{stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        last = http_get_status(port, "/health");
+    }
+    eprintln!("healthy {:.1?} after the broker came back", back.elapsed());
+    let (status, _, stderr) = wait_within(child, Duration::from_secs(300));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}: {stderr}");
+    assert!(
+        stderr.contains("unhealthy: kafka_brokers") && stderr.contains("healthy again: kafka_brokers"),
+        "{stderr}"
+    );
+
+    // complete: every row of the uninterrupted run, nothing doubled
+    for table in Table::ALL {
+        let (want, got) =
+            (rows(&dir.path().join("reference"), table), rows(&dir.path().join("outage"), table));
+        assert!(got == want, "{}: {} rows after the outage, {} without", table.name(), got.len(), want.len());
+    }
+    assert!(!rows(&dir.path().join("reference"), Table::Conversations).is_empty());
+    for t in ["dead_letter", "signals", "alerts"] {
+        let (want_topic, got_topic) = (format!("{topic}.reference.{t}"), format!("{topic}.outage.{t}"));
+        let want = topic_records(&brokers, &want_topic, count_records(&brokers, &want_topic));
+        let got = topic_records(&brokers, &got_topic, count_records(&brokers, &got_topic));
+        assert_eq!(got, want, "{t}: the records after the outage are the uninterrupted run's");
+    }
+}

@@ -11,7 +11,6 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 use rdkafka::types::RDKafkaErrorCode;
 use std::collections::BTreeMap;
 use std::io::BufRead;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A librdkafka configuration for `brokers` with `properties` (`-X key=value`) applied last.
@@ -45,6 +44,41 @@ impl ClientContext for LogContext {
 }
 
 impl ConsumerContext for LogContext {}
+
+/// Lets through one log line per distinct message per interval: during a broker outage
+/// librdkafka reports the same errors for every request, and a backlog of them arrives at once
+/// when the client is polled again.
+#[derive(Debug)]
+pub struct LogThrottle {
+    interval: Duration,
+    /// Per message: when it was last let through, and how many were held back since.
+    seen: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u64)>>,
+}
+
+impl LogThrottle {
+    /// At most one line per distinct message per `interval`.
+    pub fn new(interval: Duration) -> Self {
+        LogThrottle { interval, seen: Default::default() }
+    }
+
+    /// Whether to log `message` now; if so, how many of it were held back since the last one.
+    pub fn admit(&self, message: &str) -> Option<u64> {
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, held)) = seen.get_mut(message) {
+            if at.elapsed() < self.interval {
+                *held += 1;
+                return None;
+            }
+            *at = std::time::Instant::now();
+            return Some(std::mem::take(held));
+        }
+        if seen.len() >= 256 {
+            seen.clear(); // messages carry no ids, so this stays small; a bound all the same
+        }
+        seen.insert(message.to_string(), (std::time::Instant::now(), 0));
+        Some(0)
+    }
+}
 
 /// Partitions of `topic`, or `None` if the broker does not know it.
 pub fn topic_partitions(config: &ClientConfig, topic: &str, timeout: Duration) -> Result<Option<usize>> {
@@ -94,38 +128,60 @@ pub fn ensure_topic(config: &ClientConfig, topic: &str, partitions: i32, timeout
     }
 }
 
-/// A producer context that logs like [`LogContext`] and counts failed deliveries.
-#[derive(Debug, Default)]
-pub struct DeliveryCounter {
-    failed: AtomicU64,
+/// A record whose delivery failed, kept to be sent again.
+#[derive(Debug)]
+pub struct FailedRecord {
+    /// Its key.
+    pub key: Option<Vec<u8>>,
+    /// Its value.
+    pub payload: Vec<u8>,
+    /// Its headers.
+    pub headers: Option<rdkafka::message::OwnedHeaders>,
+    /// Why it failed.
+    pub error: KafkaError,
 }
 
-impl DeliveryCounter {
-    /// Failed deliveries since the last call (and resets the count).
-    pub fn take_failed(&self) -> u64 {
-        self.failed.swap(0, Ordering::SeqCst)
+/// A producer context that logs like [`LogContext`] and keeps the records whose delivery failed
+/// (librdkafka gave up on them: `message.timeout.ms` passed, or the broker refused them).
+#[derive(Debug, Default)]
+pub struct DeliveryTracker {
+    failed: std::sync::Mutex<Vec<FailedRecord>>,
+}
+
+impl DeliveryTracker {
+    /// The records that failed since the last call.
+    pub fn take_failed(&self) -> Vec<FailedRecord> {
+        std::mem::take(&mut *self.failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 }
 
-impl ClientContext for DeliveryCounter {
+impl ClientContext for DeliveryTracker {
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
         LogContext.log(level, fac, log_message);
     }
 }
 
-impl ProducerContext for DeliveryCounter {
+impl ProducerContext for DeliveryTracker {
     type DeliveryOpaque = ();
     fn delivery(&self, result: &DeliveryResult<'_>, _: Self::DeliveryOpaque) {
-        if let Err((e, _)) = result {
-            tracing::error!("delivery failed: {e}");
-            self.failed.fetch_add(1, Ordering::SeqCst);
+        use rdkafka::message::Message;
+        if let Err((e, m)) = result {
+            // one line per record would flood the log in an outage: the flush reports them
+            tracing::debug!("delivery failed: {e}");
+            let record = FailedRecord {
+                key: m.key().map(<[u8]>::to_vec),
+                payload: m.payload().unwrap_or_default().to_vec(),
+                headers: m.headers().map(|h| h.detach()),
+                error: e.clone(),
+            };
+            self.failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(record);
         }
     }
 }
 
 /// Queues `record`, waiting while the producer's local queue is full.
 pub fn send_waiting<K, P>(
-    producer: &ThreadedProducer<DeliveryCounter>,
+    producer: &ThreadedProducer<DeliveryTracker>,
     mut record: BaseRecord<'_, K, P>,
 ) -> std::result::Result<(), KafkaError>
 where
@@ -171,8 +227,8 @@ pub fn produce_lines(
     mut reader: impl BufRead,
     mut progress: impl FnMut(u64),
 ) -> Result<ProduceStats> {
-    let producer: ThreadedProducer<DeliveryCounter> = config
-        .create_with_context(DeliveryCounter::default())
+    let producer: ThreadedProducer<DeliveryTracker> = config
+        .create_with_context(DeliveryTracker::default())
         .map_err(|e| Error::kafka("creating the producer", e))?;
     let mut stats = ProduceStats::default();
     let mut buf = Vec::with_capacity(4096);
@@ -198,11 +254,30 @@ pub fn produce_lines(
     producer.flush(Duration::from_secs(120)).map_err(|e| Error::kafka(format!("flushing to {topic}"), e))?;
     progress(stats.bytes);
     let failed = producer.context().take_failed();
-    if failed > 0 {
+    if let Some(first) = failed.first() {
         return Err(Error::Runtime(format!(
-            "{failed} of {} records could not be delivered to {topic}",
-            stats.records
+            "{} of {} records could not be delivered to {topic} ({})",
+            failed.len(),
+            stats.records,
+            first.error
         )));
     }
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_throttle_lets_each_message_through_once_per_interval_and_counts_the_rest() {
+        let t = LogThrottle::new(Duration::from_millis(200));
+        assert_eq!(t.admit("a"), Some(0));
+        assert_eq!(t.admit("b"), Some(0), "another message is not held back by the first");
+        assert_eq!(t.admit("a"), None);
+        assert_eq!(t.admit("a"), None);
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(t.admit("a"), Some(2), "the next line says how many were held back");
+        assert_eq!(t.admit("b"), Some(0));
+    }
 }

@@ -2,16 +2,16 @@
 //! checkpoint commits ([`TopicSink::flush`]), so a checkpoint never commits over a lost record
 //! (at least once: after a crash, the records since the last checkpoint are produced again with
 //! the same content, which carries its own identity for consumers to drop repeats).
-//! Delivery failures are counted by the producer's context and turn the next flush into an error.
 //!
-//! While the broker is away, the flush waits (librdkafka reconnects with backoff and retries
-//! the records until `message.timeout.ms`, 5 minutes by default, which `-X` can raise) and the
-//! `kafka_delivery` health check fails; the checkpoint, and with it consumption, waits too. A
-//! record that times out is a delivery failure: the run stops with an error and a restart
-//! produces it again from the last checkpoint.
+//! While the broker is away, the flush waits: librdkafka reconnects with backoff and retries the
+//! records until `message.timeout.ms` (5 minutes by default; `-X` sets it); the
+//! `kafka_delivery` health check fails meanwhile, and the checkpoint, with it consumption, waits
+//! too. Records librdkafka gives up on (timed out, or refused by a broker going down) are kept
+//! by the producer's context and sent again, with backoff, for [`REDELIVERY_ROUNDS`] rounds; then
+//! the run stops with an error, and a restart produces them again from the last checkpoint.
 
 use crate::health::{Health, check};
-use crate::kafka::{DeliveryCounter, send_waiting};
+use crate::kafka::{DeliveryTracker, send_waiting};
 use crate::{Error, Result};
 use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedHeaders;
@@ -19,9 +19,13 @@ use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use std::time::{Duration, Instant};
 
+/// How many times records whose delivery failed are sent again (after 1, 2, 4, ... 32 s)
+/// before the run stops: a little over two minutes, on top of librdkafka's own retries.
+pub const REDELIVERY_ROUNDS: u32 = 8;
+
 /// Produces records to one topic.
 pub struct TopicSink {
-    producer: ThreadedProducer<DeliveryCounter>,
+    producer: ThreadedProducer<DeliveryTracker>,
     topic: String,
     /// What the records are, for messages (`dead letters`, `signals`).
     what: &'static str,
@@ -43,8 +47,8 @@ impl TopicSink {
         health: Health,
     ) -> Result<Self> {
         crate::kafka::ensure_topic(config, topic, 1, Duration::from_secs(30))?;
-        let producer: ThreadedProducer<DeliveryCounter> = config
-            .create_with_context(DeliveryCounter::default())
+        let producer: ThreadedProducer<DeliveryTracker> = config
+            .create_with_context(DeliveryTracker::default())
             .map_err(|e| Error::kafka(format!("creating the {what} producer"), e))?;
         Ok(TopicSink { producer, topic: topic.to_string(), what, health })
     }
@@ -66,12 +70,43 @@ impl TopicSink {
         send_waiting(&self.producer, record).map_err(|e| Error::kafka(format!("queueing {}", self.what), e))
     }
 
-    /// Waits until every queued record is delivered; an error if any delivery failed.
+    /// Waits until every queued record is delivered, sending failed ones again (with backoff,
+    /// [`REDELIVERY_ROUNDS`] times); an error if some still fail.
     pub fn flush(&mut self) -> Result<()> {
         let started = Instant::now();
+        let mut round = 0;
+        loop {
+            self.wait_queued(started)?;
+            let failed = self.producer.context().take_failed();
+            let Some(first) = failed.first() else { break };
+            round += 1;
+            let message = format!(
+                "{} {} failed delivery to {} ({}; round {round} of {REDELIVERY_ROUNDS})",
+                failed.len(),
+                self.what,
+                self.topic,
+                first.error
+            );
+            if round > REDELIVERY_ROUNDS {
+                return Err(Error::Runtime(message));
+            }
+            let wait = Duration::from_secs(1 << (round - 1).min(5));
+            self.health.fail(check::KAFKA_DELIVERY, format!("{message}; sending them again in {wait:?}"));
+            tracing::warn!("{message}; sending them again in {wait:?}");
+            std::thread::sleep(wait);
+            for r in failed {
+                self.send(r.key.as_deref(), &r.payload, r.headers)?;
+            }
+        }
+        self.health.pass(check::KAFKA_DELIVERY);
+        Ok(())
+    }
+
+    /// Waits until the producer's queue is empty (delivered or failed), reporting the wait.
+    fn wait_queued(&self, started: Instant) -> Result<()> {
         loop {
             match self.producer.flush(Duration::from_secs(5)) {
-                Ok(()) => break,
+                Ok(()) => return Ok(()),
                 Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) => self.health.fail(
                     check::KAFKA_DELIVERY,
                     format!(
@@ -85,14 +120,5 @@ impl TopicSink {
                 Err(e) => return Err(Error::kafka(format!("flushing {}", self.what), e)),
             }
         }
-        self.health.pass(check::KAFKA_DELIVERY);
-        let failed = self.producer.context().take_failed();
-        if failed > 0 {
-            return Err(Error::Runtime(format!(
-                "{failed} {} could not be delivered to {}",
-                self.what, self.topic
-            )));
-        }
-        Ok(())
     }
 }

@@ -24,6 +24,8 @@ pub struct SourceClientContext {
     positions: Mutex<BTreeMap<i32, i64>>,
     /// Set by the rebalance callback; the reader reports the new assignment and clears it.
     pub(crate) assignment_changed: AtomicBool,
+    /// Client errors repeat for every request while a broker is away: logged once per 30 s.
+    pub(crate) errors: crate::kafka::LogThrottle,
 }
 
 impl SourceClientContext {
@@ -33,6 +35,7 @@ impl SourceClientContext {
             topic,
             positions: Mutex::new(BTreeMap::new()),
             assignment_changed: AtomicBool::new(false),
+            errors: crate::kafka::LogThrottle::new(std::time::Duration::from_secs(30)),
         }
     }
 
@@ -95,7 +98,9 @@ impl ClientContext for SourceClientContext {
             self.telemetry.kafka_brokers_up.set(0);
             self.telemetry.health.fail(check::KAFKA_BROKERS, format!("no Kafka broker reachable: {reason}"));
         }
-        LogContext.error(error, reason);
+        if let Some(held) = self.errors.admit(&error.to_string()) {
+            LogContext.error(error, &format!("{reason} ({held} repeats not logged)"));
+        }
     }
     fn stats(&self, statistics: Statistics) {
         self.broker_health(&statistics);

@@ -131,7 +131,9 @@ impl Reader<'_> {
                     }
                 }
                 Some(Err(e)) => {
-                    tracing::warn!("kafka consumer: {e}");
+                    if let Some(held) = self.consumer.context().errors.admit(&e.to_string()) {
+                        tracing::warn!("kafka consumer: {e} ({held} repeats not logged)");
+                    }
                     self.cx.telemetry.error(component::SOURCE, "kafka");
                 }
                 None => {
