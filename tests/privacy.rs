@@ -204,3 +204,57 @@ fn dead_letters_on_kafka_are_masked() {
     texts.extend(raw.into_iter().map(|r| ("dead-letter topic".to_string(), r)));
     assert_none_leaks(&planted, &texts);
 }
+
+/// TLS and SASL settings are librdkafka properties (`-X`); their secrets appear in no log line
+/// (even with every debug log on, librdkafka's configuration dump included), no metric and no
+/// output file.
+#[test]
+fn kafka_secrets_stay_out_of_logs_metrics_and_outputs() {
+    let Some(brokers) = brokers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            r#"{"event_id":"s1","conversation_id":"sc1","ts":1793550000000,"type":"conversation_started","channel":"web"}"#,
+            "\nnot json\n",
+            r#"{"event_id":"s2","conversation_id":"sc1","ts":1793550003000,"type":"closed"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let topic = unique("secrets");
+    run_ok(
+        bin()
+            .args(["produce", "--brokers", &brokers, "--topic", &topic, "--partitions", "1", "--input"])
+            .arg(&input)
+            .args(ONE_RECORD_BATCHES),
+    );
+    let secret = "S3cr3t-Pa55-w0rd";
+    let out = dir.path().join("out");
+    let port = free_port();
+    let mut child = bin()
+        .args(["run", "--brokers", &brokers, "--topic", &topic, "--group", &unique("g"), "--out"])
+        .arg(&out)
+        .args(["--stop-when-idle", "2s", "--metrics-addr", &format!("127.0.0.1:{port}")])
+        // SASL settings on a plaintext listener: librdkafka keeps them unused, but holds them
+        .args(["-X", "sasl.username=svc-ticketpulse", "-X", &format!("sasl.password={secret}")])
+        .args(["-X", &format!("ssl.key.password={secret}"), "-X", "debug=conf,security,generic"])
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = collect(child.stdout.take().unwrap());
+    let stderr = collect(child.stderr.take().unwrap());
+    let metrics = wait_for("/metrics", Duration::from_secs(60), || http_get(port, "/metrics"));
+    assert!(child.wait().unwrap().success(), "{}", stderr.lock().unwrap());
+    let (stdout, stderr) = (stdout.lock().unwrap().clone(), stderr.lock().unwrap().clone());
+    assert!(stdout.contains("1 dead letters"), "{stdout}");
+    assert!(stderr.contains("sasl.username"), "librdkafka's configuration dump was logged: {stderr}");
+    let mut texts = every_output(&out);
+    texts.extend([("stdout".into(), stdout), ("stderr".into(), stderr), ("/metrics".into(), metrics)]);
+    for (place, text) in &texts {
+        assert!(!text.contains(secret), "the password shows in {place}");
+    }
+}

@@ -164,9 +164,17 @@ fn crashes_at_any_moment_neither_lose_nor_repeat_output() {
         }
     }
     assert!(died >= kills.saturating_sub(1), "only {died} of {kills} runs died before the input ended");
-    let last = run_cmd(&brokers, &topic, &crashed, &crashed_config).output().unwrap();
-    let stderr = String::from_utf8_lossy(&last.stderr);
-    assert!(last.status.success(), "{stderr}");
+    // bounded, so that a run that stops making progress fails with its log instead of hanging
+    let limit = (clean * 3).max(Duration::from_secs(300));
+    let (status, _, stderr) =
+        wait_within(run_cmd(&brokers, &topic, &crashed, &crashed_config).spawn().unwrap(), limit);
+    if !status.is_some_and(|s| s.success()) {
+        let tail: Vec<&str> = stderr.lines().rev().take(80).collect::<Vec<_>>().into_iter().rev().collect();
+        panic!(
+            "the last run {status:?} (None: still running after {limit:?}); its log ends:\n{}",
+            tail.join("\n")
+        );
+    }
     assert!(stderr.contains("resuming from checkpoint"), "the last run resumed: {stderr}");
 
     // every table holds exactly the reference's rows

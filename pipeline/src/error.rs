@@ -73,12 +73,50 @@ impl Error {
     }
 
     /// An [`Error::Kafka`] with context.
+    /// The value of a secret property in a configuration error is replaced by `[redacted]`.
     pub fn kafka(context: impl Into<String>, source: rdkafka::error::KafkaError) -> Self {
+        use rdkafka::error::KafkaError;
+        let source = match source {
+            KafkaError::ClientConfig(code, desc, key, value)
+                if crate::kafka::is_secret_property(&key) && !value.is_empty() =>
+            {
+                KafkaError::ClientConfig(code, desc.replace(&value, "[redacted]"), key, "[redacted]".into())
+            }
+            other => other,
+        };
         Error::Kafka { context: context.into(), source }
     }
 
     /// An [`Error::Config`] naming `field`.
     pub fn config(field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Config { field: field.into(), message: message.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kafka_configuration_errors_never_quote_a_secret() {
+        use rdkafka::error::KafkaError;
+        use rdkafka::types::RDKafkaConfRes;
+        // what librdkafka answers to a property it cannot take: the description and the value
+        let secret = KafkaError::ClientConfig(
+            RDKafkaConfRes::RD_KAFKA_CONF_INVALID,
+            "Invalid value \"pw-s3cret\" for configuration property \"sasl.password\"".into(),
+            "sasl.password".into(),
+            "pw-s3cret".into(),
+        );
+        let shown = Error::kafka("creating a client", secret).to_string();
+        assert!(shown.contains("creating a client") && shown.contains("sasl.password"), "{shown}");
+        assert!(!shown.contains("pw-s3cret"), "{shown}");
+        let plain = KafkaError::ClientConfig(
+            RDKafkaConfRes::RD_KAFKA_CONF_INVALID,
+            "Invalid value \"lots\" for configuration property \"linger.ms\"".into(),
+            "linger.ms".into(),
+            "lots".into(),
+        );
+        assert!(Error::kafka("x", plain).to_string().contains("lots"), "other values are shown");
     }
 }

@@ -23,6 +23,15 @@ pub fn client_config(brokers: &str, properties: &BTreeMap<String, String>) -> Cl
     c
 }
 
+/// Whether a librdkafka property holds a secret (a password, a private key, a token, a JAAS
+/// configuration): its value is never shown.
+pub fn is_secret_property(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["password", "secret", "jaas", "ssl.key.pem", "private", "token", "credential", "oauthbearer.config"]
+        .iter()
+        .any(|s| key.contains(s))
+}
+
 /// Forwards librdkafka's log lines and errors to `tracing`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogContext;
@@ -268,6 +277,31 @@ pub fn produce_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_and_sasl_settings_are_supported_by_this_build() {
+        // client creation checks every property against what librdkafka was built with
+        // ("not supported in this build: OpenSSL not available at build time" otherwise)
+        for (protocol, mechanism) in
+            [("SSL", None), ("SASL_SSL", Some("SCRAM-SHA-512")), ("SASL_SSL", Some("PLAIN"))]
+        {
+            let mut props: BTreeMap<String, String> = [
+                ("security.protocol", protocol),
+                ("ssl.key.password", "x"),
+                ("ssl.endpoint.identification.algorithm", "https"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into();
+            if let Some(m) = mechanism {
+                props.extend(
+                    [("sasl.mechanism", m), ("sasl.username", "u"), ("sasl.password", "p")]
+                        .map(|(k, v)| (k.to_string(), v.to_string())),
+                );
+            }
+            let created = client_config("127.0.0.1:1", &props).create::<BaseConsumer>();
+            assert!(created.is_ok(), "{protocol} {mechanism:?}: {:?}", created.err());
+        }
+    }
 
     #[test]
     fn the_log_throttle_lets_each_message_through_once_per_interval_and_counts_the_rest() {

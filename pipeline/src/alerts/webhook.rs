@@ -37,8 +37,9 @@ pub enum WebhookFormat {
     Dingtalk,
 }
 
-/// `[alerts.webhook]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `[alerts.webhook]`. Its `Debug` form, like every log line, hides the secret and the URL's
+/// query (robot URLs carry their access token there).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Where to post (http or https).
@@ -221,19 +222,44 @@ fn signed_url(config: &WebhookConfig, now_ms: i64) -> String {
     format!("{}{sep}timestamp={now_ms}&sign={encoded}", config.url)
 }
 
+/// `url` without its query (`?[redacted]` instead).
+fn without_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?[redacted]"),
+        None => url.to_string(),
+    }
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &without_query(&self.url))
+            .field("format", &self.format)
+            .field("timeout", &self.timeout)
+            .field("attempts", &self.attempts)
+            .field("min_severity", &self.min_severity)
+            .field("resolved", &self.resolved)
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
 /// Posts one event; an error says why it failed (a transport error, a status, or the bot API's
 /// own error code).
 fn post(agent: &ureq::Agent, config: &WebhookConfig, row: &AlertRow) -> std::result::Result<(), String> {
     let now_ms = crate::time::now_ms();
+    let url = signed_url(config, now_ms);
+    // an error may quote the URL: never with its token or signature
+    let scrub = |e: String| e.replace(&url, &without_query(&url));
     let response = agent
-        .post(&signed_url(config, now_ms))
+        .post(&url)
         .header("Content-Type", "application/json")
         .header("Idempotency-Key", &row.event_id())
         .send(body(config.format, row).as_bytes());
     let mut response = match response {
         Ok(r) => r,
         Err(ureq::Error::StatusCode(code)) => return Err(format!("HTTP {code}")),
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(scrub(e.to_string())),
     };
     if matches!(config.format, WebhookFormat::Wecom | WebhookFormat::Dingtalk) {
         // both answer 200 with {"errcode": 0} on success, another code on failure
@@ -531,6 +557,16 @@ mod tests {
         bad.url = "http://x".into();
         bad.secret = Some("s".into());
         assert!(bad.validate().unwrap_err().to_string().contains("alerts.webhook.secret"));
+    }
+
+    #[test]
+    fn the_debug_form_hides_the_secret_and_the_access_token() {
+        let mut c =
+            config("https://oapi.dingtalk.com/robot/send?access_token=tok-123456", WebhookFormat::Dingtalk);
+        c.secret = Some("SECabcdef".into());
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("tok-123456") && !shown.contains("SECabcdef"), "{shown}");
+        assert!(shown.contains("https://oapi.dingtalk.com/robot/send?[redacted]"), "{shown}");
     }
 
     /// An HTTP server on loopback that answers `statuses` in turn (then 200) and reports each

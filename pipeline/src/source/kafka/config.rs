@@ -10,8 +10,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Settings of the Kafka source, as written under `[source.kafka]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Settings of the Kafka source, as written under `[source.kafka]`. TLS and SASL settings are
+/// librdkafka properties here (`security.protocol`, `ssl.ca.location`, `sasl.mechanism`,
+/// `sasl.username`, `sasl.password`, ...); every Kafka client of the run uses them. Its `Debug`
+/// form hides the values of secret properties.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaSourceConfig {
     /// Bootstrap servers, `host:port[,host:port]`.
@@ -27,6 +30,28 @@ pub struct KafkaSourceConfig {
     /// high watermark and no new record has come for this long; unset: run until stopped.
     #[serde(default, with = "humantime_serde::option")]
     pub stop_when_idle: Option<Duration>,
+}
+
+/// `properties` with the values of secret ones replaced by `[redacted]`.
+pub fn redacted(properties: &BTreeMap<String, String>) -> BTreeMap<&str, &str> {
+    properties
+        .iter()
+        .map(|(k, v)| {
+            (k.as_str(), if crate::kafka::is_secret_property(k) { "[redacted]" } else { v.as_str() })
+        })
+        .collect()
+}
+
+impl std::fmt::Debug for KafkaSourceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSourceConfig")
+            .field("brokers", &self.brokers)
+            .field("topic", &self.topic)
+            .field("group", &self.group)
+            .field("properties", &redacted(&self.properties))
+            .field("stop_when_idle", &self.stop_when_idle)
+            .finish()
+    }
 }
 
 impl KafkaSourceConfig {
@@ -84,5 +109,39 @@ impl KafkaSourceConfig {
             .spawn(move || run(&cfg, &consumer, cx))
             .map_err(|e| Error::io("starting a thread for", "source-kafka", e))?;
         Ok(SourceHandle { thread, committer: Some(committer) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_properties_never_show_in_the_debug_form() {
+        let cfg = KafkaSourceConfig {
+            brokers: "b:9093".into(),
+            topic: "t".into(),
+            group: "g".into(),
+            properties: BTreeMap::from(
+                [
+                    ("security.protocol", "SASL_SSL"),
+                    ("sasl.mechanism", "SCRAM-SHA-512"),
+                    ("sasl.username", "svc-ticketpulse"),
+                    ("sasl.password", "hunter2-secret-value"),
+                    ("ssl.key.password", "keypass-value"),
+                    ("ssl.key.pem", "-----BEGIN PRIVATE KEY-----abc"),
+                    ("sasl.oauthbearer.client.secret", "oauth-secret-value"),
+                ]
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+            ),
+            stop_when_idle: None,
+        };
+        let shown = format!("{cfg:?} {cfg:#?}");
+        for secret in ["hunter2-secret-value", "keypass-value", "BEGIN PRIVATE KEY", "oauth-secret-value"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        for kept in ["SASL_SSL", "SCRAM-SHA-512", "svc-ticketpulse", "[redacted]"] {
+            assert!(shown.contains(kept), "{shown}");
+        }
     }
 }
