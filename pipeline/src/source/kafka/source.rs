@@ -94,20 +94,10 @@ impl Reader<'_> {
         let mut last_record = Instant::now();
         let mut last_heartbeat = Instant::now();
         let mut assigned: Vec<i32> = Vec::new();
-        let started = Instant::now();
-        let mut warned_unassigned = false;
+        // since when no partition is assigned, and when that was last logged
+        let mut unassigned: (Option<Instant>, Option<Instant>) = (Some(Instant::now()), None);
         loop {
-            if !warned_unassigned && assigned.is_empty() && started.elapsed() >= UNASSIGNED_WARNING {
-                // not a fault by itself (a group can have more members than partitions), but a
-                // run that waits here silently looks like a hang
-                warned_unassigned = true;
-                tracing::warn!(
-                    "no partition of {} assigned after {:?} in group {}: the group may have more members than the topic has partitions, or the broker has not completed the rebalance",
-                    self.cfg.topic,
-                    UNASSIGNED_WARNING,
-                    self.cfg.group
-                );
-            }
+            self.warn_unassigned(&assigned, &mut unassigned);
             if !self.report_assignment(&mut assigned) {
                 return Ok(());
             }
@@ -185,6 +175,31 @@ impl Reader<'_> {
         self.cx.telemetry.assigned_partitions.set(now.len() as i64);
         *assigned = now;
         self.flush() && send(self.cx, SourceMessage::Assigned(assigned.clone()))
+    }
+
+    /// Warns while no partition is assigned: after [`UNASSIGNED_WARNING`], then every 5 minutes.
+    /// Not a fault by itself (a group can have more members than partitions), but a run that
+    /// waits silently looks like a hang.
+    fn warn_unassigned(&self, assigned: &[i32], (since, logged): &mut (Option<Instant>, Option<Instant>)) {
+        if !assigned.is_empty() {
+            *since = None;
+            *logged = None;
+            return;
+        }
+        let since = *since.get_or_insert_with(Instant::now);
+        let due = match logged {
+            None => since.elapsed() >= UNASSIGNED_WARNING,
+            Some(at) => at.elapsed() >= Duration::from_secs(300),
+        };
+        if due {
+            *logged = Some(Instant::now());
+            tracing::warn!(
+                "no partition of {} assigned for {} s in group {}: the group may have more members than the topic has partitions, or the broker has not completed the rebalance",
+                self.cfg.topic,
+                since.elapsed().as_secs(),
+                self.cfg.group
+            );
+        }
     }
 
     /// Partitions of our topic currently assigned, sorted.
