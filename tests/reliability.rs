@@ -285,10 +285,43 @@ fn a_full_disk_pauses_consumption_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("events.jsonl");
     generate_file(&input, 4_000, 21);
+    let source = vec!["--input".to_string(), input.display().to_string()];
+    full_disk(dir.path(), &source, &[], Duration::from_secs(2));
+}
+
+/// The same through Kafka, full for longer than `max.poll.interval.ms`: the consumer goes
+/// on being polled with its partition paused, so it stays in its group (tansu 0.6 would never
+/// give the partition back to a member that left) and the broker check stays live.
+#[test]
+fn a_full_disk_under_kafka_keeps_the_consumer_in_its_group() {
+    let Some(brokers) = brokers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.jsonl");
+    generate_file(&input, 3_000, 22);
+    let topic = unique("disk");
+    run_ok(
+        bin()
+            .args(["produce", "--brokers", &brokers, "--topic", &topic, "--partitions", "1", "--input"])
+            .arg(&input)
+            .args(ONE_RECORD_BATCHES),
+    );
+    let source: Vec<String> =
+        ["--brokers", &brokers, "--topic", &topic, "--stop-when-idle", "3s"].map(String::from).into();
+    // a member that is not polled for 10 s leaves its group; the disk stays full for 14 s
+    let kafka = ["-X", "session.timeout.ms=10000", "-X", "max.poll.interval.ms=10000"].map(String::from);
+    full_disk(dir.path(), &source, &kafka, Duration::from_secs(14));
+}
+
+/// A clean run, then the same run on a disk that fills a third of the way through and stays
+/// full for `stall`: it must report itself, read nothing and commit nothing meanwhile, and
+/// finish with every row of the clean run once space comes back.
+fn full_disk(dir: &Path, source: &[String], extra: &[String], stall: Duration) {
+    let kafka = source.iter().any(|a| a == "--brokers");
     let run = |out: &Path, port: u16| {
         let mut cmd = bin();
-        cmd.args(["run", "--input"])
-            .arg(&input)
+        cmd.arg("run")
+            .args(source)
+            .args(extra)
             .arg("--out")
             .arg(out)
             .args(["--allowed-lateness", "20m", "--checkpoint-interval", "100ms"])
@@ -296,14 +329,16 @@ fn a_full_disk_pauses_consumption_and_loses_nothing() {
             .env("RUST_LOG", "warn,ticketpulse=info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if kafka {
+            cmd.args(["--group", &unique("disk")]);
+        }
         cmd
     };
-    let reference = dir.path().join("reference");
-    let out = run(&reference, 0).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let reference = dir.join("reference");
+    let (status, _, stderr) = wait_within(run(&reference, 0).spawn().unwrap(), Duration::from_secs(300));
+    assert!(status.is_some_and(|s| s.success()), "{stderr}");
 
-    // the disk fills a third of the way through
-    let crashed = dir.path().join("full");
+    let crashed = dir.join("full");
     let fault = DiskFault::new(&crashed, disk_usage(&reference) / 3);
     let port = free_port();
     let child = run(&crashed, port).spawn().unwrap();
@@ -314,23 +349,31 @@ fn a_full_disk_pauses_consumption_and_loses_nothing() {
     assert!(body.starts_with("unhealthy\ncheckpoint: ") && body.contains(fault.symptom()), "{body}");
     assert!(body.contains("consumption paused, retrying"), "{body}");
     // consumption pauses: nothing more is read while the checkpoint cannot be written
-    let received = || {
-        let text = http_get(port, "/metrics").unwrap();
+    let sample = || {
+        let text = wait_for("/metrics", Duration::from_secs(10), || http_get(port, "/metrics"));
         let value = |s: &str| metric(&text, s).unwrap_or_else(|| panic!("{s} in {text}"));
-        (
+        [
             value(r#"ticketpulse_component_received_events_total{component="source"}"#),
             value("ticketpulse_checkpoints_total"),
             value("ticketpulse_healthy"),
             value(r#"ticketpulse_health_check_failing{check="checkpoint"}"#),
             value(r#"ticketpulse_component_errors_total{component="checkpoint",error="write"}"#),
-        )
+            value("ticketpulse_assigned_partitions"),
+            value("ticketpulse_kafka_brokers_up"),
+        ]
     };
-    let before = received();
-    std::thread::sleep(Duration::from_secs(2));
-    let after = received();
-    assert_eq!((after.0, after.1), (before.0, before.1), "no record read, no checkpoint committed");
-    assert_eq!((after.2, after.3), (0.0, 1.0), "unhealthy: the checkpoint check fails");
-    assert!(after.4 >= 2.0, "every failed attempt is counted: {after:?}");
+    let before = sample();
+    let stalled = Instant::now();
+    while stalled.elapsed() < stall {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = sample();
+        assert_eq!(now[..2], before[..2], "no record read, no checkpoint committed");
+        assert_eq!(now[2..4], [0.0, 1.0], "unhealthy: the checkpoint check fails");
+        if kafka {
+            assert_eq!(now[5..], [1.0, 1.0], "still owns its partition, still connected");
+        }
+    }
+    assert!(sample()[4] >= 2.0, "every failed attempt is counted");
 
     // space comes back: the run finishes by itself, with every row of the clean run
     fault.clear();
@@ -338,6 +381,9 @@ fn a_full_disk_pauses_consumption_and_loses_nothing() {
     assert!(status.is_some_and(|s| s.success()), "{status:?}: {stderr}");
     assert!(stderr.contains("checkpoint failed") && stderr.contains(fault.symptom()), "{stderr}");
     assert!(stderr.contains("healthy again: checkpoint"), "{stderr}");
+    if kafka {
+        assert!(!stderr.contains("(had [0])"), "the partition was never revoked: {stderr}");
+    }
     for table in Table::ALL {
         assert_eq!(rows(&crashed, table), rows(&reference, table), "{}", table.name());
     }
@@ -461,7 +507,7 @@ fn a_broker_outage_is_waited_out_and_reported() {
 
     let port = free_port();
     let mut child = run("outage", port).spawn().unwrap();
-    let text = || http_get(port, "/metrics").unwrap_or_default();
+    let text = || wait_for("/metrics", Duration::from_secs(10), || http_get(port, "/metrics"));
     let read =
         |text: &str| metric(text, r#"ticketpulse_component_received_events_total{component="source"}"#);
     wait_for("the first records", Duration::from_secs(120), || read(&text()).filter(|&n| n > 0.0));

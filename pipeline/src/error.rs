@@ -73,14 +73,24 @@ impl Error {
     }
 
     /// An [`Error::Kafka`] with context.
-    /// The value of a secret property in a configuration error is replaced by `[redacted]`.
+    /// The value in a configuration error is replaced by `[redacted]` when its property holds a
+    /// secret or is unknown (a misspelt secret); the description is cut where the value starts.
     pub fn kafka(context: impl Into<String>, source: rdkafka::error::KafkaError) -> Self {
         use rdkafka::error::KafkaError;
+        use rdkafka::types::RDKafkaConfRes;
         let source = match source {
             KafkaError::ClientConfig(code, desc, key, value)
-                if crate::kafka::is_secret_property(&key) && !value.is_empty() =>
+                if !value.is_empty()
+                    && (crate::kafka::is_secret_property(&key)
+                        || code == RDKafkaConfRes::RD_KAFKA_CONF_UNKNOWN) =>
             {
-                KafkaError::ClientConfig(code, desc.replace(&value, "[redacted]"), key, "[redacted]".into())
+                // cut the description where the value starts (it may be truncated there)
+                let head: String = value.chars().take(8).collect();
+                let desc = match desc.find(&head) {
+                    Some(at) => format!("{}[redacted]", &desc[..at]),
+                    None => desc,
+                };
+                KafkaError::ClientConfig(code, desc, key, "[redacted]".into())
             }
             other => other,
         };
@@ -118,5 +128,15 @@ mod tests {
             "lots".into(),
         );
         assert!(Error::kafka("x", plain).to_string().contains("lots"), "other values are shown");
+        // a misspelt secret is an unknown property: hidden too, even where the text is cut short
+        let long = "pw-".repeat(200);
+        let misspelt = KafkaError::ClientConfig(
+            RDKafkaConfRes::RD_KAFKA_CONF_UNKNOWN,
+            format!("No such configuration property: \"sasl.passwrd\" = {}", &long[..300]),
+            "sasl.passwrd".into(),
+            long.clone(),
+        );
+        let shown = Error::kafka("x", misspelt).to_string();
+        assert!(!shown.contains("pw-pw-"), "{shown}");
     }
 }

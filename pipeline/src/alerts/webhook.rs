@@ -37,8 +37,8 @@ pub enum WebhookFormat {
     Dingtalk,
 }
 
-/// `[alerts.webhook]`. Its `Debug` form, like every log line, hides the secret and the URL's
-/// query (robot URLs carry their access token there).
+/// `[alerts.webhook]`. Its `Debug` form, like every log line, hides the secret and the URL
+/// past its host (robot URLs carry their access token there).
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
@@ -222,18 +222,18 @@ fn signed_url(config: &WebhookConfig, now_ms: i64) -> String {
     format!("{}{sep}timestamp={now_ms}&sign={encoded}", config.url)
 }
 
-/// `url` without its query (`?[redacted]` instead).
-fn without_query(url: &str) -> String {
-    match url.split_once('?') {
-        Some((base, _)) => format!("{base}?[redacted]"),
-        None => url.to_string(),
-    }
+/// `url` with only its scheme and host: robot URLs carry their token in the query (DingTalk,
+/// WeCom) or in the path (Slack, Feishu).
+fn redacted_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    format!("{scheme}://{host}/[redacted]")
 }
 
 impl std::fmt::Debug for WebhookConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookConfig")
-            .field("url", &without_query(&self.url))
+            .field("url", &redacted_url(&self.url))
             .field("format", &self.format)
             .field("timeout", &self.timeout)
             .field("attempts", &self.attempts)
@@ -250,7 +250,7 @@ fn post(agent: &ureq::Agent, config: &WebhookConfig, row: &AlertRow) -> std::res
     let now_ms = crate::time::now_ms();
     let url = signed_url(config, now_ms);
     // an error may quote the URL: never with its token or signature
-    let scrub = |e: String| e.replace(&url, &without_query(&url));
+    let scrub = |e: String| e.replace(&url, &redacted_url(&url));
     let response = agent
         .post(&url)
         .header("Content-Type", "application/json")
@@ -566,7 +566,10 @@ mod tests {
         c.secret = Some("SECabcdef".into());
         let shown = format!("{c:?}");
         assert!(!shown.contains("tok-123456") && !shown.contains("SECabcdef"), "{shown}");
-        assert!(shown.contains("https://oapi.dingtalk.com/robot/send?[redacted]"), "{shown}");
+        assert!(shown.contains("https://oapi.dingtalk.com/[redacted]"), "{shown}");
+        c.url = "https://hooks.slack.com/services/T000/B000/XXXXsecretXXXX".into();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("XXXXsecretXXXX") && shown.contains("hooks.slack.com/[redacted]"), "{shown}");
     }
 
     /// An HTTP server on loopback that answers `statuses` in turn (then 200) and reports each

@@ -19,8 +19,10 @@ use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use std::time::{Duration, Instant};
 
-/// How many times records whose delivery failed are sent again (after 1, 2, 4, ... 32 s)
-/// before the run stops: a little over two minutes, on top of librdkafka's own retries.
+/// How many times records whose delivery failed are sent again (after 1, 2, 4, ... 32 s of
+/// backoff, about two minutes in all, plus each round's own wait of up to
+/// `message.timeout.ms`) before the run stops. A resent record may arrive after later ones, or
+/// twice: output topics are at least once, each record carrying its own identity.
 pub const REDELIVERY_ROUNDS: u32 = 8;
 
 /// Produces records to one topic.

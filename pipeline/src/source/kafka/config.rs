@@ -71,6 +71,17 @@ impl KafkaSourceConfig {
                 ));
             }
         }
+        // consumer lag and the broker health check come from the statistics
+        if let Some(v) = self.properties.get("statistics.interval.ms")
+            && v.trim().parse::<u64>().is_ok_and(|ms| ms == 0 || ms > 60_000)
+        {
+            return Err(Error::config(
+                "source.kafka.properties.statistics.interval.ms",
+                format!(
+                    "is {v}; must be 1..=60000: consumer lag and the kafka_brokers health check come from the statistics"
+                ),
+            ));
+        }
         Ok(())
     }
 

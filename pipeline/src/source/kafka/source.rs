@@ -5,7 +5,7 @@
 use super::KafkaSourceConfig;
 use super::context::SourceClientContext;
 use crate::source::{
-    MAX_BATCH, OffsetCommitter, Position, Record, SourceContext, SourceMessage, SourceOffsets, send,
+    MAX_BATCH, OffsetCommitter, Position, Record, SourceContext, SourceMessage, SourceOffsets,
 };
 use crate::telemetry::component;
 use crate::{Error, Result};
@@ -103,7 +103,8 @@ impl Reader<'_> {
             }
             if self.cx.stop.is_stopping() {
                 if self.flush() {
-                    send(self.cx, SourceMessage::End { offsets: self.offsets(), drain: false });
+                    let offsets = self.offsets();
+                    self.send(SourceMessage::End { offsets, drain: false });
                 }
                 return Ok(());
             }
@@ -139,14 +140,15 @@ impl Reader<'_> {
                         // idle means caught up: a slow broker or a busy machine can leave a gap
                         // between fetches longer than the wait with records still unread
                         if self.caught_up(&assigned) {
-                            send(self.cx, SourceMessage::End { offsets: self.offsets(), drain: true });
+                            let offsets = self.offsets();
+                            self.send(SourceMessage::End { offsets, drain: true });
                             return Ok(());
                         }
                         last_record = Instant::now();
                     }
                     if last_heartbeat.elapsed() >= heartbeat_every {
                         last_heartbeat = Instant::now();
-                        if !send(self.cx, SourceMessage::Heartbeat) {
+                        if !self.send(SourceMessage::Heartbeat) {
                             return Ok(());
                         }
                     }
@@ -154,7 +156,7 @@ impl Reader<'_> {
             }
             if last_barrier.elapsed() >= self.cx.checkpoint_interval {
                 last_barrier = Instant::now();
-                if !self.flush() || !send(self.cx, SourceMessage::Barrier(self.offsets())) {
+                if !self.flush() || !self.send(SourceMessage::Barrier(self.offsets())) {
                     return Ok(());
                 }
             }
@@ -174,7 +176,7 @@ impl Reader<'_> {
         tracing::info!("assigned partitions {now:?} of {} (had {assigned:?})", self.cfg.topic);
         self.cx.telemetry.assigned_partitions.set(now.len() as i64);
         *assigned = now;
-        self.flush() && send(self.cx, SourceMessage::Assigned(assigned.clone()))
+        self.flush() && self.send(SourceMessage::Assigned(assigned.clone()))
     }
 
     /// Warns while no partition is assigned: after [`UNASSIGNED_WARNING`], then every 5 minutes.
@@ -266,6 +268,62 @@ impl Reader<'_> {
         }
         self.cx.telemetry.sent(component::SOURCE, self.batch.len() as u64);
         self.consumer.context().publish_positions(&self.next);
-        send(self.cx, SourceMessage::Batch(std::mem::replace(&mut self.batch, Vec::with_capacity(MAX_BATCH))))
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(MAX_BATCH));
+        self.send(SourceMessage::Batch(batch))
+    }
+
+    /// Sends `msg` to the runtime; false when it has gone away. While the runtime's queue is full
+    /// (a checkpoint waiting for the disk or the broker), the consumer goes on being polled with
+    /// its partitions paused: librdkafka's callbacks (statistics and with them the broker health
+    /// check, errors, rebalances) keep being served and the member stays in its group (past
+    /// `max.poll.interval.ms`), while nothing more is fetched, so memory stays flat.
+    fn send(&mut self, msg: SourceMessage) -> bool {
+        use tokio::sync::mpsc::error::TrySendError;
+        let mut msg = msg;
+        let mut paused = false;
+        let sent = loop {
+            match self.cx.tx.try_send(msg) {
+                Ok(()) => break true,
+                Err(TrySendError::Closed(_)) => break false,
+                Err(TrySendError::Full(m)) => msg = m,
+            }
+            if !paused {
+                paused = true;
+                self.pause(true);
+            }
+            if self.consumer.context().assignment_changed.load(Ordering::SeqCst) {
+                // a rebalance to report first: records of it must wait for that
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+            match self.consumer.poll(Duration::from_millis(100)) {
+                // fetched before the pause took effect: it goes into the next batch
+                Some(Ok(m)) => self.accept(m.partition(), m.offset(), m.payload().unwrap_or_default()),
+                Some(Err(e)) => {
+                    if let Some(held) = self.consumer.context().errors.admit(&e.to_string()) {
+                        tracing::warn!("kafka consumer: {e} ({held} repeats not logged)");
+                    }
+                }
+                None => {}
+            }
+        };
+        if paused {
+            self.pause(false);
+        }
+        sent
+    }
+
+    /// Pauses (or resumes) fetching every assigned partition.
+    fn pause(&self, pause: bool) {
+        let result = self
+            .consumer
+            .assignment()
+            .and_then(|tpl| if pause { self.consumer.pause(&tpl) } else { self.consumer.resume(&tpl) });
+        if let Err(e) = result {
+            tracing::warn!(
+                "kafka consumer: {} the assignment: {e}",
+                if pause { "pausing" } else { "resuming" }
+            );
+        }
     }
 }
