@@ -19,11 +19,28 @@ use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use std::time::{Duration, Instant};
 
-/// How many times records whose delivery failed are sent again (after 1, 2, 4, ... 32 s of
+/// How many times records whose delivery failed (for a reason that may pass) are sent again (after 1, 2, 4, ... 32 s of
 /// backoff, about two minutes in all, plus each round's own wait of up to
 /// `message.timeout.ms`) before the run stops. A resent record may arrive after later ones, or
 /// twice: output topics are at least once, each record carrying its own identity.
 pub const REDELIVERY_ROUNDS: u32 = 8;
+
+/// Whether a delivery error cannot pass by sending again: the record or the request is refused
+/// for what it is, or the client may not write.
+fn permanent(e: &KafkaError) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            C::MessageSizeTooLarge
+                | C::InvalidRecord
+                | C::InvalidRequiredAcks
+                | C::PolicyViolation
+                | C::TopicAuthorizationFailed
+                | C::ClusterAuthorizationFailed
+        )
+    )
+}
 
 /// Produces records to one topic.
 pub struct TopicSink {
@@ -73,7 +90,8 @@ impl TopicSink {
     }
 
     /// Waits until every queued record is delivered, sending failed ones again (with backoff,
-    /// [`REDELIVERY_ROUNDS`] times); an error if some still fail.
+    /// [`REDELIVERY_ROUNDS`] times); an error if some still fail, or at once if the broker
+    /// refuses them for good (too large, not authorised).
     pub fn flush(&mut self) -> Result<()> {
         let started = Instant::now();
         let mut round = 0;
@@ -89,7 +107,7 @@ impl TopicSink {
                 self.topic,
                 first.error
             );
-            if round > REDELIVERY_ROUNDS {
+            if round > REDELIVERY_ROUNDS || permanent(&first.error) {
                 return Err(Error::Runtime(message));
             }
             let wait = Duration::from_secs(1 << (round - 1).min(5));
@@ -122,5 +140,20 @@ impl TopicSink {
                 Err(e) => return Err(Error::kafka(format!("flushing {}", self.what), e)),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_for_good_are_not_sent_again_but_outages_are() {
+        let failed = |c| KafkaError::MessageProduction(c);
+        assert!(permanent(&failed(RDKafkaErrorCode::MessageSizeTooLarge)));
+        assert!(permanent(&failed(RDKafkaErrorCode::TopicAuthorizationFailed)));
+        assert!(!permanent(&failed(RDKafkaErrorCode::MessageTimedOut)));
+        assert!(!permanent(&failed(RDKafkaErrorCode::Unknown)), "what tansu answers as it stops");
+        assert!(!permanent(&failed(RDKafkaErrorCode::NotLeaderForPartition)));
     }
 }
