@@ -175,13 +175,7 @@ fn dead_letters_on_kafka_are_masked() {
         r#"{"event_id":"p4","conversation_id":"pc1","ts":1793550003000,"type":"closed"}"#,
     ];
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let topic = unique("pii");
-    run_ok(
-        bin()
-            .args(["produce", "--brokers", &brokers, "--topic", &topic, "--partitions", "1", "--input"])
-            .arg(&input)
-            .args(ONE_RECORD_BATCHES),
-    );
+    let topic = produce_to_new_topic(&brokers, &input, "pii");
     let out = dir.path().join("out");
     let stdout = run_ok(
         bin()
@@ -223,13 +217,7 @@ fn kafka_secrets_stay_out_of_logs_metrics_and_outputs() {
         ),
     )
     .unwrap();
-    let topic = unique("secrets");
-    run_ok(
-        bin()
-            .args(["produce", "--brokers", &brokers, "--topic", &topic, "--partitions", "1", "--input"])
-            .arg(&input)
-            .args(ONE_RECORD_BATCHES),
-    );
+    let topic = produce_to_new_topic(&brokers, &input, "secrets");
     let secret = "S3cr3t-Pa55-w0rd";
     let out = dir.path().join("out");
     let port = free_port();

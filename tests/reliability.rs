@@ -48,6 +48,17 @@ fn run_cmd(brokers: &str, topic: &str, out: &Path, config: &Path) -> Command {
     cmd
 }
 
+/// A config file in `dir` sending the Kafka outputs of one side of a comparison (`reference`,
+/// `crashed`, ...) to topics of its own, `<topic>.<side>.<output>`.
+fn side_config(dir: &Path, topic: &str, side: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("{side}.toml"));
+    let names = ["dead_letter", "signals", "alerts"]
+        .map(|t| format!("{t}_topic = \"{topic}.{side}.{t}\"\n"))
+        .concat();
+    std::fs::write(&path, format!("[output]\n{names}")).unwrap();
+    path
+}
+
 /// How one crashing run is ended.
 #[derive(Debug, Clone)]
 enum Fault {
@@ -91,23 +102,10 @@ fn crashes_at_any_moment_neither_lose_nor_repeat_output() {
             .arg(&input),
     );
     let events = std::fs::read_to_string(&input).unwrap().lines().count();
-    let topic = unique("crash");
-    run_ok(
-        bin()
-            .args(["produce", "--brokers", &brokers, "--topic", &topic, "--partitions", "1", "--input"])
-            .arg(&input)
-            .args(ONE_RECORD_BATCHES),
-    );
+    let topic = produce_to_new_topic(&brokers, &input, "crash");
 
     // the reference: one clean run; each side writes its own Kafka output topics
-    let config = |side: &str| {
-        let path = dir.path().join(format!("{side}.toml"));
-        let names = ["dead_letter", "signals", "alerts"]
-            .map(|t| format!("{t}_topic = \"{topic}.{side}.{t}\"\n"))
-            .concat();
-        std::fs::write(&path, format!("[output]\n{names}")).unwrap();
-        path
-    };
+    let config = |side: &str| side_config(dir.path(), &topic, side);
     let (reference_config, crashed_config) = (config("reference"), config("crashed"));
     let reference = dir.path().join("reference");
     let started = Instant::now();
@@ -298,13 +296,7 @@ fn a_full_disk_under_kafka_keeps_the_consumer_in_its_group() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("events.jsonl");
     generate_file(&input, 3_000, 22);
-    let topic = unique("disk");
-    run_ok(
-        bin()
-            .args(["produce", "--brokers", &brokers, "--topic", &topic, "--partitions", "1", "--input"])
-            .arg(&input)
-            .args(ONE_RECORD_BATCHES),
-    );
+    let topic = produce_to_new_topic(&brokers, &input, "disk");
     let source: Vec<String> =
         ["--brokers", &brokers, "--topic", &topic, "--stop-when-idle", "3s"].map(String::from).into();
     // a member that is not polled for 10 s leaves its group; the disk stays full for 14 s
@@ -476,21 +468,8 @@ fn a_broker_outage_is_waited_out_and_reported() {
     let input = dir.path().join("events.jsonl");
     generate_file(&input, 6_000, 31);
     let events = std::fs::read_to_string(&input).unwrap().lines().count();
-    let topic = unique("outage");
-    run_ok(
-        bin()
-            .args(["produce", "--brokers", &brokers, "--topic", &topic, "--partitions", "1", "--input"])
-            .arg(&input)
-            .args(ONE_RECORD_BATCHES),
-    );
-    let config = |side: &str| {
-        let path = dir.path().join(format!("{side}.toml"));
-        let names = ["dead_letter", "signals", "alerts"]
-            .map(|t| format!("{t}_topic = \"{topic}.{side}.{t}\"\n"))
-            .concat();
-        std::fs::write(&path, format!("[output]\n{names}")).unwrap();
-        path
-    };
+    let topic = produce_to_new_topic(&brokers, &input, "outage");
+    let config = |side: &str| side_config(dir.path(), &topic, side);
     let run = |side: &str, port: u16| {
         let mut cmd = bin();
         cmd.args(["run", "--brokers", &brokers, "--topic", &topic, "--group", &unique("outage"), "--out"])

@@ -285,6 +285,18 @@ pub fn invalid_lines(path: &Path) -> usize {
     body.split(|&b| b == b'\n').filter(|l| ticketpulse_pipeline::decode::decode(l).is_err()).count()
 }
 
+/// Produces `input` into a new one-partition topic (one-record batches); its name.
+pub fn produce_to_new_topic(brokers: &str, input: &Path, prefix: &str) -> String {
+    let topic = unique(prefix);
+    run_ok(
+        bin()
+            .args(["produce", "--brokers", brokers, "--topic", &topic, "--partitions", "1", "--input"])
+            .arg(input)
+            .args(ONE_RECORD_BATCHES),
+    );
+    topic
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

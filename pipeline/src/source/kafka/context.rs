@@ -69,12 +69,7 @@ impl SourceClientContext {
             .values()
             .filter(|b| matches!(b.source.as_str(), "learned" | "configured"))
             .collect();
-        let learned: BTreeMap<&str, &str> = brokers
-            .iter()
-            .filter(|b| b.nodeid >= 0)
-            .map(|b| (b.nodename.as_str(), b.state.as_str()))
-            .collect();
-        let up = learned.values().filter(|s| **s == "UP").count();
+        let up = brokers.iter().filter(|b| b.nodeid >= 0 && b.state == "UP").count();
         self.telemetry.kafka_brokers_up.set(up as i64);
         if brokers.iter().any(|b| b.state == "UP") {
             self.telemetry.health.pass(check::KAFKA_BROKERS);

@@ -122,9 +122,7 @@ impl Reader<'_> {
                     }
                 }
                 Some(Err(e)) => {
-                    if let Some(held) = self.consumer.context().errors.admit(&e.to_string()) {
-                        tracing::warn!("kafka consumer: {e} ({held} repeats not logged)");
-                    }
+                    self.log_error(&e);
                     self.cx.telemetry.error(component::SOURCE, "kafka");
                 }
                 None => {
@@ -299,11 +297,7 @@ impl Reader<'_> {
             match self.consumer.poll(Duration::from_millis(100)) {
                 // fetched before the pause took effect: it goes into the next batch
                 Some(Ok(m)) => self.accept(m.partition(), m.offset(), m.payload().unwrap_or_default()),
-                Some(Err(e)) => {
-                    if let Some(held) = self.consumer.context().errors.admit(&e.to_string()) {
-                        tracing::warn!("kafka consumer: {e} ({held} repeats not logged)");
-                    }
-                }
+                Some(Err(e)) => self.log_error(&e),
                 None => {}
             }
         };
@@ -311,6 +305,13 @@ impl Reader<'_> {
             self.pause(false);
         }
         sent
+    }
+
+    /// Logs a consumer error, once per 30 s per message.
+    fn log_error(&self, e: &rdkafka::error::KafkaError) {
+        if let Some(held) = self.consumer.context().errors.admit(&e.to_string()) {
+            tracing::warn!("kafka consumer: {e} ({held} repeats not logged)");
+        }
     }
 
     /// Pauses (or resumes) fetching every assigned partition.
