@@ -12,7 +12,7 @@ mod support;
 use regex::Regex;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::prometheus::Killed;
@@ -62,6 +62,15 @@ fn every_output(out: &Path) -> Vec<(String, String)> {
 }
 
 /// Reads a child's pipe on a thread into a shared string.
+/// Spawns `cmd` with debug logging and collects its stdout and stderr as they come.
+fn spawn_collecting(cmd: &mut Command) -> (std::process::Child, Arc<Mutex<String>>, Arc<Mutex<String>>) {
+    let mut child =
+        cmd.env("RUST_LOG", "debug").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let stdout = collect(child.stdout.take().unwrap());
+    let stderr = collect(child.stderr.take().unwrap());
+    (child, stdout, stderr)
+}
+
 fn collect(pipe: impl std::io::Read + Send + 'static) -> Arc<Mutex<String>> {
     let text = Arc::new(Mutex::new(String::new()));
     let sink = text.clone();
@@ -106,18 +115,13 @@ fn the_demo_masks_every_planted_value_everywhere() {
 
     let out = dir.path().join("demo");
     let port = free_port();
-    let mut child = bin()
-        .args(["demo", "--conversations", "2000", "--seed", "7", "--keep-serving", "--metrics-addr"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--out")
-        .arg(&out)
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = collect(child.stdout.take().unwrap());
-    let stderr = collect(child.stderr.take().unwrap());
+    let (child, stdout, stderr) = spawn_collecting(
+        bin()
+            .args(["demo", "--conversations", "2000", "--seed", "7", "--keep-serving", "--metrics-addr"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--out")
+            .arg(&out),
+    );
     let _child = Killed(child);
     // the demo has finished (and keeps serving /metrics) once its summary is printed
     wait_for("the demo's summary", Duration::from_secs(300), || {
@@ -221,20 +225,15 @@ fn kafka_secrets_stay_out_of_logs_metrics_and_outputs() {
     let secret = "S3cr3t-Pa55-w0rd";
     let out = dir.path().join("out");
     let port = free_port();
-    let mut child = bin()
-        .args(["run", "--brokers", &brokers, "--topic", &topic, "--group", &unique("g"), "--out"])
-        .arg(&out)
-        .args(["--stop-when-idle", "2s", "--metrics-addr", &format!("127.0.0.1:{port}")])
-        // SASL settings on a plaintext listener: librdkafka keeps them unused, but holds them
-        .args(["-X", "sasl.username=svc-ticketpulse", "-X", &format!("sasl.password={secret}")])
-        .args(["-X", &format!("ssl.key.password={secret}"), "-X", "debug=conf,security,generic"])
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = collect(child.stdout.take().unwrap());
-    let stderr = collect(child.stderr.take().unwrap());
+    let (mut child, stdout, stderr) = spawn_collecting(
+        bin()
+            .args(["run", "--brokers", &brokers, "--topic", &topic, "--group", &unique("g"), "--out"])
+            .arg(&out)
+            .args(["--stop-when-idle", "2s", "--metrics-addr", &format!("127.0.0.1:{port}")])
+            // SASL settings on a plaintext listener: librdkafka keeps them unused, but holds them
+            .args(["-X", "sasl.username=svc-ticketpulse", "-X", &format!("sasl.password={secret}")])
+            .args(["-X", &format!("ssl.key.password={secret}"), "-X", "debug=conf,security,generic"]),
+    );
     let metrics = wait_for("/metrics", Duration::from_secs(60), || http_get(port, "/metrics"));
     assert!(child.wait().unwrap().success(), "{}", stderr.lock().unwrap());
     let (stdout, stderr) = (stdout.lock().unwrap().clone(), stderr.lock().unwrap().clone());
