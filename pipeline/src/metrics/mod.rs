@@ -12,12 +12,14 @@
 //!   without double counting and the result does not depend on arrival order.
 
 mod backlog;
+mod merge;
 mod quantile;
 mod sketch;
 mod spec;
 #[cfg(test)]
 mod tests;
 
+pub use merge::WindowMerge;
 pub use quantile::quantile;
 pub use sketch::{RELATIVE_ACCURACY, Sketch};
 pub use spec::{Dimension, Group, WindowSpec};
@@ -154,6 +156,33 @@ impl Aggregate {
             }
             Measure::AngryWithBot => self.angry_with_bot += sign,
         }
+    }
+
+    /// Adds `other` (the aggregate of another partition's share of the same window and group):
+    /// counts and sketches add up, the backlog adds up and the oldest wait is the larger one.
+    pub fn merge(&mut self, other: &Aggregate) {
+        self.conversations_started += other.conversations_started;
+        self.messages += other.messages;
+        self.first_response.merge(&other.first_response);
+        self.first_human_response.merge(&other.first_human_response);
+        self.reply.merge(&other.reply);
+        self.resolution.merge(&other.resolution);
+        self.bot_contained += other.bot_contained;
+        self.escalated_tier2 += other.escalated_tier2;
+        self.escalated_tier3 += other.escalated_tier3;
+        self.reopened += other.reopened;
+        self.csat_ratings += other.csat_ratings;
+        self.csat_satisfied += other.csat_satisfied;
+        self.night_starts += other.night_starts;
+        for i in 0..3 {
+            self.sla_met[i] += other.sla_met[i];
+            self.sla_breached[i] += other.sla_breached[i];
+            self.sentiment[i] += other.sentiment[i];
+        }
+        self.backlog += other.backlog;
+        self.oldest_wait_ms = self.oldest_wait_ms.max(other.oldest_wait_ms);
+        self.sentiment_sum += other.sentiment_sum;
+        self.angry_with_bot += other.angry_with_bot;
     }
 
     /// The duration sketches by their `measure` label, in the column order of `window_metrics`.

@@ -92,6 +92,41 @@ impl Sketch {
     }
 }
 impl Sketch {
+    /// Adds every value of `other` (the sketch of the union of both value sets).
+    pub fn merge(&mut self, other: &Sketch) {
+        self.count += other.count;
+        self.sum_ms += other.sum_ms;
+        self.zeros += other.zeros;
+        let mut merged = Vec::with_capacity(self.buckets.len().max(other.buckets.len()));
+        let (mut a, mut b) = (self.buckets.iter().peekable(), other.buckets.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&&(i, n)), Some(&&(j, m))) if i == j => {
+                    a.next();
+                    b.next();
+                    (i, n + m)
+                }
+                (Some(&&x), Some(&&y)) if x.0 < y.0 => {
+                    a.next();
+                    x
+                }
+                (_, Some(&&y)) => {
+                    b.next();
+                    y
+                }
+                (Some(&&x), None) => {
+                    a.next();
+                    x
+                }
+                (None, None) => break,
+            };
+            if next.1 != 0 {
+                merged.push(next);
+            }
+        }
+        self.buckets = merged;
+    }
+
     /// The values in `self` beyond those in `old` (bucket counts that grew), as (estimate in
     /// seconds, count); for histograms fed by corrections.
     pub fn added_since(&self, old: &Sketch) -> Vec<(f64, u64)> {
@@ -129,6 +164,27 @@ mod tests {
             assert!((got - exact).abs() <= exact * RELATIVE_ACCURACY + 1e-9, "q {q}: {got} vs {exact}");
         }
         assert_eq!(s.mean_s(), Some(values.iter().sum::<i64>() as f64 / 1000.0 / 1000.0));
+    }
+
+    #[test]
+    fn merging_equals_adding_every_value_to_one_sketch() {
+        let (mut a, mut b, mut both) = (Sketch::default(), Sketch::default(), Sketch::default());
+        for v in (0..400).map(|i| (i * 7919) % 90_000) {
+            let target = if v % 3 == 0 { &mut a } else { &mut b };
+            target.add(v, 1);
+            both.add(v, 1);
+        }
+        a.add(5, -1); // a retraction whose addition is in `b`
+        b.add(5, 1);
+        let mut merged = a.clone();
+        merged.merge(&b);
+        assert_eq!(merged, both);
+        let mut other_way = b;
+        other_way.merge(&a);
+        assert_eq!(other_way, both);
+        let mut with_empty = Sketch::default();
+        with_empty.merge(&both);
+        assert_eq!(with_empty, both);
     }
 
     #[test]

@@ -11,11 +11,13 @@
 
 pub mod checkpoint;
 mod processor;
+mod task;
 #[cfg(test)]
 mod tests;
 
 pub use checkpoint::{CheckpointStore, Manifest};
 pub use processor::{Outputs, Processor, ProcessorState, RunStats};
+pub use task::TaskState;
 
 use crate::config::{DeadLetterTarget, PipelineConfig, SourceConfig};
 use crate::sink::dead_letter::{DeadLetterSink, FileDeadLetter, KafkaDeadLetter};

@@ -1,10 +1,13 @@
-//! The operator chain, run synchronously on one thread: dedup -> watermark -> conversation ->
-//! windows -> sinks. Records are handled one at a time in source order; the watermark is
-//! advanced per event, so which events are late does not depend on how records were batched.
+//! The operator chain, run synchronously on one thread. Per input partition, a task (see
+//! [`TaskState`]): dedup -> partition watermark -> conversation -> the partition's share of the
+//! windows; then the global stage: the watermark over every partition -> merged windows
+//! ([`WindowMerge`]) -> topic model -> alerting; and the sinks. Records are handled one at a
+//! time in source order; watermarks are advanced per event, so which events are late does not
+//! depend on how records were batched.
 
-use crate::conversation::{Applied, ConversationOperator, ConversationRow};
-use crate::dedup::Dedup;
-use crate::metrics::{Aggregate, ClosedWindow, WindowOperator};
+use super::task::TaskState;
+use crate::conversation::{Applied, ConversationRow};
+use crate::metrics::{Aggregate, ClosedWindow, WindowMerge};
 use crate::sink::PendingFile;
 use crate::sink::dead_letter::{CONVERSATION_ENDED, DeadLetter, DeadLetterSink};
 use crate::sink::parquet::{MessageRow, ParquetSink};
@@ -14,15 +17,22 @@ use crate::telemetry::{Telemetry, component};
 use crate::time::{WatermarkTracker, window_start};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-/// Everything a checkpoint must hold to resume exactly.
+/// Everything a checkpoint must hold to resume exactly: a task per input partition (its
+/// duplicates, conversations and share of every window, see [`TaskState`]) and the global stage
+/// (the watermark over every partition, the merged windows, the topic model and alerting).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProcessorState {
-    dedup: Dedup,
+    /// An empty task with the settings the state was built with: each new partition's task
+    /// starts as a copy.
+    template: TaskState,
+    /// The task of each partition that delivered a record.
+    tasks: BTreeMap<i32, TaskState>,
+    /// The global watermark: the slowest active partition's event time.
     clock: WatermarkTracker,
-    pub(crate) conversations: ConversationOperator,
-    windows: WindowOperator,
+    windows: WindowMerge,
     topics: crate::topics::TopicOperator,
     alerts: crate::alerts::AlertOperator,
 }
@@ -31,12 +41,11 @@ impl ProcessorState {
     /// Empty state for `config`.
     pub fn new(config: &crate::config::PipelineConfig) -> Self {
         let lateness = config.time.lateness_ms();
-        let horizon = crate::time::millis(config.dedup.horizon);
         ProcessorState {
-            dedup: Dedup::new(config.dedup.horizon),
+            template: TaskState::new(config),
+            tasks: BTreeMap::new(),
             clock: WatermarkTracker::new(config.time.idle_partition_timeout),
-            conversations: ConversationOperator::new(&config.conversation, lateness, horizon),
-            windows: WindowOperator::new(
+            windows: WindowMerge::new(
                 config.time.window_specs(),
                 lateness,
                 crate::time::millis(config.conversation.idle_timeout),
@@ -44,6 +53,11 @@ impl ProcessorState {
             topics: crate::topics::TopicOperator::new(&config.topics),
             alerts: crate::alerts::AlertOperator::new(&config.alerts),
         }
+    }
+
+    /// Conversations held open, over every partition.
+    pub fn open_conversations(&self) -> usize {
+        self.tasks.values().map(|t| t.conversations.open_conversations()).sum()
     }
 
     /// Checks that `config` keeps the event-time settings the state was built with (they shape
@@ -73,10 +87,10 @@ impl ProcessorState {
             ("time.allowed_lateness", self.windows.lateness_ms(), config.time.lateness_ms()),
             (
                 "conversation.idle_timeout",
-                crate::time::millis(self.conversations.config().idle_timeout),
+                crate::time::millis(self.template.conversations.config().idle_timeout),
                 crate::time::millis(config.conversation.idle_timeout),
             ),
-            ("dedup.horizon", self.dedup.horizon_ms(), crate::time::millis(config.dedup.horizon)),
+            ("dedup.horizon", self.template.dedup.horizon_ms(), crate::time::millis(config.dedup.horizon)),
         ];
         for (field, was, now) in checks {
             if was != now {
@@ -92,7 +106,7 @@ impl ProcessorState {
                 ));
             }
         }
-        let (was, now) = (self.conversations.config(), &config.conversation);
+        let (was, now) = (self.template.conversations.config(), &config.conversation);
         let lifecycle = [
             ("conversation.night", was.night != now.night),
             ("conversation.business_hours", was.business_hours != now.business_hours),
@@ -108,7 +122,10 @@ impl ProcessorState {
                 ),
             ));
         }
-        self.conversations.compile()?;
+        self.template.conversations.compile()?;
+        for task in self.tasks.values() {
+            task.conversations.compile()?;
+        }
         let (was, now) = (self.alerts.config(), &config.alerts);
         for (field, changed) in
             [("alerts.window", was.window != now.window), ("alerts.every", was.every != now.every)]
@@ -259,7 +276,11 @@ impl Processor {
         outputs: Outputs,
         telemetry: Telemetry,
     ) -> Result<Self> {
-        state.conversations.set_max_open(config.limits.max_open_conversations);
+        // the limit holds per partition (a task's conversations move with it)
+        state.template.conversations.set_max_open(config.limits.max_open_conversations);
+        for task in state.tasks.values_mut() {
+            task.conversations.set_max_open(config.limits.max_open_conversations);
+        }
         let scorer = match (&config.sentiment.enabled, &config.sentiment.zh_model) {
             (false, _) => None,
             (true, None) => Some(crate::sentiment::Scorer::shipped()?),
@@ -365,41 +386,43 @@ impl Processor {
         }
         let t = &self.telemetry;
         flow.decoded += 1;
-        if !self.state.dedup.insert(&event.event_id, event.ts_ms) {
+        let partition = record.position.partition();
+        let template = &self.state.template;
+        let task = self.state.tasks.entry(partition).or_insert_with(|| template.clone());
+        if !task.dedup.insert(&event.event_id, event.ts_ms) {
             self.stats.duplicates += 1;
             t.duplicates.inc();
             t.error(component::DEDUP, "duplicate");
             return Ok(());
         }
         flow.unique += 1;
-        self.mask_event(&mut event);
-        let t = &self.telemetry;
-        let before = self.state.clock.observe(record.position.partition(), event.ts_ms, now);
+        let before = task.observe(event.ts_ms);
+        self.state.clock.observe(partition, event.ts_ms, now);
         if event.ts_ms < before.saturating_sub(self.lateness_ms) {
             self.stats.late += 1;
             t.late.inc();
         }
-        let watermark = self.state.clock.watermark();
-        let ended = self.state.conversations.is_ended(&event.conversation_id);
+        self.mask_event(&mut event);
+        let ended = self.task(partition).conversations.is_ended(&event.conversation_id);
         let sentiment = if ended { None } else { self.message(&event) };
-        match self.state.conversations.apply_scored(&event, sentiment, &mut self.state.windows, watermark) {
+        // conversations follow the global watermark: the topic model, fitted on every
+        // partition's tickets, gives them their topics before they are written
+        let watermark = self.state.clock.watermark();
+        let task = self.task(partition);
+        match task.conversations.apply_scored(&event, sentiment, &mut task.windows, watermark) {
             Applied::Folded { refused_window_changes, corrected_windows: _, due } => {
-                self.emit_signals()?;
-                self.topic_of(&event);
+                self.emit_signals(partition)?;
+                self.topic_of(partition, &event);
                 self.stats.events += 1;
                 flow.folded += 1;
                 self.stats.refused_window_changes += u64::from(refused_window_changes);
                 for _ in 0..refused_window_changes {
                     self.telemetry.error(component::WINDOW, "closed_window");
                 }
-                if due {
-                    for row in self.state.conversations.fire(watermark) {
-                        self.emit_conversation(row);
-                    }
-                }
-                for row in self.state.conversations.take_evicted() {
-                    self.emit_conversation(row);
-                }
+                let task = self.task(partition);
+                let mut rows = if due { task.conversations.fire(watermark) } else { Vec::new() };
+                rows.extend(task.conversations.take_evicted());
+                rows.into_iter().for_each(|row| self.emit_conversation(row));
             }
             Applied::AlreadyEnded => {
                 self.telemetry.error(component::CONVERSATION, CONVERSATION_ENDED);
@@ -416,15 +439,59 @@ impl Processor {
                 self.dead_letter(letter)?;
             }
         }
-        let watermark = self.state.clock.watermark();
-        if watermark > self.fired_at {
-            self.fire(watermark)?;
+        self.advance(Some(partition))
+    }
+
+    /// The task of `partition` (which delivered a record: it exists).
+    fn task(&mut self, partition: i32) -> &mut TaskState {
+        let template = &self.state.template;
+        self.state.tasks.entry(partition).or_insert_with(|| template.clone())
+    }
+
+    /// Fires what the watermarks made due: the task of `partition` when its own watermark
+    /// moved; when the global watermark moved, the topic model's refit, the conversations that
+    /// are due (in every task) and the global stage. The refit comes first, so that the
+    /// conversations written at this watermark have the topics of the new model.
+    fn advance(&mut self, partition: Option<i32>) -> Result<()> {
+        let global = self.state.clock.watermark();
+        if global > self.fired_at {
+            self.refit_topics(global);
+        }
+        if let Some(p) = partition
+            && let Some(task) = self.state.tasks.get(&p)
+            && task.watermark() > task.fired_at
+        {
+            self.fire_task(p);
+        }
+        if global > self.fired_at {
+            let mut rows = Vec::new();
+            for task in self.state.tasks.values_mut() {
+                rows.extend(task.conversations.fire(global));
+            }
+            rows.into_iter().for_each(|row| self.emit_conversation(row));
+            self.fire(global)?;
         }
         Ok(())
     }
 
+    /// Closes the windows of partition `p`'s task that its watermark made due (its partials go
+    /// to the global merge) and expires its duplicates' ids.
+    fn fire_task(&mut self, p: i32) {
+        let Some(task) = self.state.tasks.get_mut(&p) else { return };
+        let watermark = task.watermark();
+        task.fired_at = watermark;
+        let merge = &mut self.state.windows;
+        for (w, _) in task.windows.corrections() {
+            merge.offer(p, w);
+        }
+        for w in task.windows.close(watermark, watermark) {
+            merge.offer(p, w);
+        }
+        task.dedup.expire(watermark);
+    }
+
     /// Gives the conversation of a customer message its ticket's topic (when a model exists).
-    fn topic_of(&mut self, event: &ticketpulse_schemas::Event) {
+    fn topic_of(&mut self, partition: i32, event: &ticketpulse_schemas::Event) {
         let ticketpulse_schemas::EventKind::Message { role: ticketpulse_schemas::Role::Customer, text } =
             &event.kind
         else {
@@ -434,8 +501,10 @@ impl Processor {
             return;
         }
         let id = event.conversation_id.as_str();
-        if let Some(tag) = self.state.topics.on_customer_message(id, event.ts_ms, text)
-            && let Some(m) = self.state.conversations.assign_topic(id, tag, &mut self.state.windows)
+        let state = &mut self.state;
+        if let Some(tag) = state.topics.on_customer_message(id, event.ts_ms, text)
+            && let Some(task) = state.tasks.get_mut(&partition)
+            && let Some(m) = task.conversations.assign_topic(id, tag, &mut task.windows)
         {
             self.state.alerts.on_topic_move(&m);
         }
@@ -448,8 +517,9 @@ impl Processor {
             return;
         }
         let state = &mut self.state;
-        let conversations = &state.conversations;
-        let refit = match state.topics.maybe_refit(watermark, &|id| conversations.is_open(id)) {
+        let tasks = &state.tasks;
+        let open = |id: &str| tasks.values().any(|t| t.conversations.is_open(id));
+        let refit = match state.topics.maybe_refit(watermark, &open) {
             Ok(Some(r)) => r,
             Ok(None) => return,
             Err(e) => {
@@ -465,7 +535,10 @@ impl Processor {
         t.topic_model_version.set(i64::from(state.topics.version()));
         state.alerts.on_refit(&refit.transitions);
         for (id, tag) in refit.backlog {
-            if let Some(m) = state.conversations.assign_topic(&id, tag, &mut state.windows) {
+            let Some(task) = state.tasks.values_mut().find(|t| t.conversations.is_open(&id)) else {
+                continue;
+            };
+            if let Some(m) = task.conversations.assign_topic(&id, tag, &mut task.windows) {
                 state.alerts.on_topic_move(&m);
             }
         }
@@ -474,8 +547,8 @@ impl Processor {
         }
     }
 
-    fn emit_signals(&mut self) -> Result<()> {
-        for s in self.state.conversations.take_signals() {
+    fn emit_signals(&mut self, partition: i32) -> Result<()> {
+        for s in self.task(partition).conversations.take_signals() {
             let labels = [s.kind.as_str(), s.action.as_str(), &*s.channel];
             self.telemetry.signals.with_label_values(&labels).inc();
             self.telemetry.received(component::SINK_PARQUET, 1);
@@ -550,20 +623,16 @@ impl Processor {
         Ok(())
     }
 
-    /// Closes windows, emits window corrections and writes conversations due at `watermark`.
-    /// Corrections wait for the next watermark advance, so that how many revisions a window gets
-    /// depends on the order of events only, not on how they were batched.
+    /// The global stage at global watermark `watermark`: emits the merged windows' corrections
+    /// and the windows it closes, and evaluates alerting. Corrections wait for the next watermark
+    /// advance, so that how many revisions a window gets depends on the order of events only,
+    /// not on how they were batched.
     fn fire(&mut self, watermark: i64) -> Result<()> {
         self.fired_at = watermark;
-        self.refit_topics(watermark);
         self.emit_corrections();
-        for w in self.state.windows.close(watermark, watermark) {
+        for w in self.state.windows.close(watermark) {
             self.emit_window(w, None);
         }
-        for row in self.state.conversations.fire(watermark) {
-            self.emit_conversation(row);
-        }
-        self.state.dedup.expire(watermark);
         let topics = &self.state.topics;
         let evaluations =
             self.state.alerts.advance(watermark.saturating_sub(self.lateness_ms), &|id| topics.terms_of(id));
@@ -677,10 +746,8 @@ impl Processor {
 
     /// Nothing new arrived: re-evaluates idle partitions and fires what is due.
     pub fn on_heartbeat(&mut self, now: Instant) -> Result<()> {
-        let watermark = self.state.clock.tick(now);
-        if watermark > self.fired_at {
-            self.fire(watermark)?;
-        }
+        self.state.clock.tick(now);
+        self.advance(None)?;
         self.update_gauges();
         Ok(())
     }
@@ -691,14 +758,27 @@ impl Processor {
     pub fn drain(&mut self) -> Result<()> {
         let before = self.state.clock.watermark();
         let max = self.state.clock.max_event_time();
+        // the input is complete in every partition: each task reports its backlog up to the
+        // last event time of all
+        let merge = &mut self.state.windows;
+        let until = max.unwrap_or(before);
+        for (&p, task) in &mut self.state.tasks {
+            for (w, _) in task.windows.corrections() {
+                merge.offer(p, w);
+            }
+            for w in task.windows.close(crate::time::MAX_WATERMARK, until) {
+                merge.offer(p, w);
+            }
+        }
         self.emit_corrections();
-        for w in self.state.windows.close(crate::time::MAX_WATERMARK, max.unwrap_or(before)) {
+        for w in self.state.windows.close(crate::time::MAX_WATERMARK) {
             self.emit_window(w, None);
         }
-        let rows = self.state.conversations.drain(max.unwrap_or(before));
-        for row in rows {
-            self.emit_conversation(row);
+        let mut rows = Vec::new();
+        for task in self.state.tasks.values_mut() {
+            rows.extend(task.conversations.drain(max.unwrap_or(before)));
         }
+        rows.into_iter().for_each(|row| self.emit_conversation(row));
         if let Some(m) = max {
             let topics = &self.state.topics;
             let evaluations = self.state.alerts.drain(m, &|id| topics.terms_of(id));
@@ -706,11 +786,16 @@ impl Processor {
         }
         let lateness = self.lateness_ms;
         // the latest end of a window containing the last event, plus the lateness
+        let specs = self.state.windows.specs().to_vec();
         let last_end = |m: i64| {
-            let specs = self.state.windows.specs().iter();
-            specs.map(|s| window_start(m, s.slide_ms).saturating_add(s.width_ms)).max().unwrap_or(m)
+            let ends = specs.iter().map(|s| window_start(m, s.slide_ms).saturating_add(s.width_ms));
+            ends.max().unwrap_or(m).saturating_add(lateness)
         };
-        let rest = max.map_or(before, |m| last_end(m).saturating_add(lateness)).max(before);
+        for task in self.state.tasks.values_mut() {
+            let rest = task.max_event_time().map_or(task.watermark(), last_end);
+            task.rest_at(rest);
+        }
+        let rest = max.map_or(before, last_end).max(before);
         self.state.clock.rest_at(rest);
         self.state.windows.rest_at(rest);
         self.fired_at = rest;
@@ -746,9 +831,16 @@ impl Processor {
 
     fn update_gauges(&self) {
         let t = &self.telemetry;
-        t.open_conversations.set(self.state.conversations.open_conversations() as i64);
-        t.open_windows.set(self.state.windows.open_windows() as i64);
-        t.dedup_entries.set(self.state.dedup.len() as i64);
+        let tasks = self.state.tasks.values();
+        let (mut open, mut windows, mut dedup) = (0, 0, 0);
+        for task in tasks {
+            open += task.conversations.open_conversations();
+            windows += task.windows.open_windows();
+            dedup += task.dedup.len();
+        }
+        t.open_conversations.set(open as i64);
+        t.open_windows.set((windows + self.state.windows.pending_windows()) as i64);
+        t.dedup_entries.set(dedup as i64);
         let w = self.state.clock.watermark();
         if crate::time::finite(w).is_some() {
             t.watermark.set(w / 1000);

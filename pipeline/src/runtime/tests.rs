@@ -1,6 +1,7 @@
 use super::*;
 use crate::source::file::FileSourceConfig;
 use crate::source::{Position, Record};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 fn config(dir: &std::path::Path, lateness_s: u64) -> PipelineConfig {
@@ -91,7 +92,7 @@ fn events_of_an_evicted_conversation_are_dead_lettered_not_reopened() {
     ];
     p.on_batch(records(&lines), std::time::Instant::now()).unwrap();
     assert_eq!(p.stats.conversation_rows, 1, "a was written once the watermark passed 5 s + 60 s");
-    assert_eq!(p.state().conversations.open_conversations(), 1, "a was evicted after 5 s + 100 s + 60 s");
+    assert_eq!(p.state().open_conversations(), 1, "a was evicted after 5 s + 100 s + 60 s");
     assert_eq!(p.stats.dead_letters, 1);
     assert_eq!(t.dead_letters.with_label_values(&["conversation_ended"]).get(), 1);
     let (pending, _) = p.prepare(1).unwrap();
@@ -224,7 +225,7 @@ fn open_conversations_are_bounded_and_the_evicted_are_written() {
         })
         .collect();
     p.on_batch(records(&lines), std::time::Instant::now()).unwrap();
-    assert_eq!(p.state().conversations.open_conversations(), 100);
+    assert_eq!(p.state().open_conversations(), 100);
     let rows = p.outputs_mut().conversations.take();
     assert_eq!(rows.len(), 900);
     assert!(rows.iter().all(|r| r.end_reason == crate::conversation::EndReason::Evicted));
@@ -312,4 +313,97 @@ fn outputs_do_not_depend_on_batching_or_on_a_restart() {
             Ok(())
         })
         .unwrap();
+}
+
+/// The generated stream as Kafka records of three partitions keyed by conversation (as a
+/// producer keyed by conversation id would write them): (partition, line) in stream order.
+fn partitioned(lines: &[String]) -> Vec<(i32, String)> {
+    lines
+        .iter()
+        .map(|l| {
+            // invalid records (the generator writes some) go to partition 0
+            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+            let conv = v["conversation_id"].as_str().unwrap_or_default();
+            let p = conv.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % 3;
+            (p as i32, l.clone())
+        })
+        .collect()
+}
+
+/// Runs `records` (partition, line) through a processor that owns partitions 0 to 2; returns
+/// the message rows, sorted, and the latest revision of each window.
+fn run_partitions(records: &[(i32, String)]) -> (Vec<String>, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path(), 600);
+    // the topic model learns from every partition in arrival order: left out here
+    c.topics.enabled = false;
+    let (mut p, _) = processor_with(c);
+    let now = std::time::Instant::now();
+    p.on_assigned(&[0, 1, 2], now);
+    let mut offsets = [0i64; 3];
+    let batch: Vec<Record> = records
+        .iter()
+        .map(|(partition, l)| {
+            let offset = &mut offsets[*partition as usize];
+            *offset += 1;
+            let position = Position::Kafka { partition: *partition, offset: *offset };
+            Record::decode(position, l.as_bytes(), l.len(), 1 << 20)
+        })
+        .collect();
+    for chunk in batch.chunks(100) {
+        p.on_batch(chunk.to_vec(), now).unwrap();
+    }
+    p.drain().unwrap();
+    let o = p.outputs_mut();
+    let mut rows: Vec<String> = o.messages.take().iter().map(|r| format!("{r:?}")).collect();
+    rows.sort();
+    let mut latest: BTreeMap<String, (u32, String)> = BTreeMap::new();
+    for w in o.windows.take() {
+        let key = format!("{:?} {} {:?}", w.spec, w.start, w.group);
+        if latest.get(&key).is_none_or(|(r, _)| w.revision > *r) {
+            latest.insert(key, (w.revision, format!("{:?}", w.aggregate)));
+        }
+    }
+    (rows, latest.into_iter().map(|(k, (_, a))| format!("{k} {a}")).collect())
+}
+
+/// A task's share of the windows depends on its partition's records only, so the merged windows
+/// depend on the records only: how the partitions' records interleave (one consumer reading them
+/// round-robin, or one partition's backlog after another's) changes no window's latest revision
+/// (nor any message row). Conversation rows are left out: they are written as the global
+/// watermark passes them, which depends on the interleaving.
+#[test]
+fn outputs_do_not_depend_on_how_partitions_interleave() {
+    let generated = crate::source::generator::generate(&crate::source::generator::GeneratorConfig {
+        conversations: 300,
+        days: 1,
+        seed: 9,
+        ..Default::default()
+    })
+    .unwrap()
+    .0;
+    let records = partitioned(&generated);
+    let (rows, windows) = run_partitions(&records);
+    assert!(rows.len() > 500 && windows.len() > 100, "{} rows, {} windows", rows.len(), windows.len());
+    // one partition after another
+    let mut sequential = records.clone();
+    sequential.sort_by_key(|(p, _)| *p);
+    let (rows_seq, windows_seq) = run_partitions(&sequential);
+    assert_eq!(rows_seq, rows);
+    assert_eq!(windows_seq, windows);
+    // partition 2 first, then 0 and 1 alternating in bursts
+    let mut bursts: Vec<(i32, String)> = records.iter().filter(|(p, _)| *p == 2).cloned().collect();
+    let (zero, one): (Vec<_>, Vec<_>) =
+        records.iter().filter(|(p, _)| *p != 2).cloned().partition(|(p, _)| *p == 0);
+    for (a, b) in zero.chunks(37).zip(one.chunks(53)) {
+        bursts.extend_from_slice(a);
+        bursts.extend_from_slice(b);
+    }
+    let taken = zero.chunks(37).count().min(one.chunks(53).count());
+    bursts.extend(zero.chunks(37).skip(taken).flatten().cloned());
+    bursts.extend(one.chunks(53).skip(taken).flatten().cloned());
+    assert_eq!(bursts.len(), records.len());
+    let (rows_bursts, windows_bursts) = run_partitions(&bursts);
+    assert_eq!(rows_bursts, rows);
+    assert_eq!(windows_bursts, windows);
 }
