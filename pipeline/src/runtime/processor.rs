@@ -384,23 +384,22 @@ impl Processor {
             let invalid = crate::decode::Invalid::new(crate::decode::InvalidReason::OutOfRange, detail);
             return self.invalid(invalid, record.position, event.to_json().into_bytes());
         }
-        let t = &self.telemetry;
         flow.decoded += 1;
         let partition = record.position.partition();
-        let template = &self.state.template;
-        let task = self.state.tasks.entry(partition).or_insert_with(|| template.clone());
+        let task = self.task(partition);
         if !task.dedup.insert(&event.event_id, event.ts_ms) {
+            let t = &self.telemetry;
             self.stats.duplicates += 1;
             t.duplicates.inc();
             t.error(component::DEDUP, "duplicate");
             return Ok(());
         }
-        flow.unique += 1;
         let before = task.observe(event.ts_ms);
+        flow.unique += 1;
         self.state.clock.observe(partition, event.ts_ms, now);
         if event.ts_ms < before.saturating_sub(self.lateness_ms) {
             self.stats.late += 1;
-            t.late.inc();
+            self.telemetry.late.inc();
         }
         self.mask_event(&mut event);
         let ended = self.task(partition).conversations.is_ended(&event.conversation_id);
