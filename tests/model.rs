@@ -630,7 +630,7 @@ fn as_json(r: &ConversationRow) -> Value {
         "business": [r.business_first_response_s, r.business_first_human_response_s, r.business_first_resolution_s],
         "sla": sla,
         "sla_breaches": r.sla_breaches,
-        "mood": r.sentiment_first.map(|f| (f, r.sentiment_last.unwrap(), r.sentiment_min.unwrap(), r.sentiment_mean.unwrap(), r.sentiment_trajectory.unwrap())),
+        "mood": r.sentiment_first.map(|f| (f, r.sentiment_last.unwrap(), r.sentiment_min.unwrap(), r.sentiment_mean.unwrap(), r.sentiment_trajectory.clone().unwrap())),
         "turned_negative": r.turned_negative,
         "angry_with_bot_at": r.angry_with_bot_at,
     })

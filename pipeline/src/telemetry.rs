@@ -172,6 +172,9 @@ pub struct Telemetry {
     pub files_committed: IntCounterVec,
     /// `ticketpulse_checkpoints_total`
     pub checkpoints: IntCounter,
+    /// `ticketpulse_checkpoints_deferred_total`: barriers let pass because the last checkpoint
+    /// ended too recently for its duration (checkpoints take at most about a quarter of the time).
+    pub checkpoints_deferred: IntCounter,
     /// `ticketpulse_checkpoint_duration_seconds`
     pub checkpoint_duration: Histogram,
     /// `ticketpulse_last_checkpoint_timestamp_seconds`
@@ -524,6 +527,10 @@ impl Telemetry {
                 &["table"],
             )?,
             checkpoints: counter("ticketpulse_checkpoints_total", "Checkpoints committed.")?,
+            checkpoints_deferred: counter(
+                "ticketpulse_checkpoints_deferred_total",
+                "Checkpoint barriers let pass because the last checkpoint ended too recently for its duration.",
+            )?,
             checkpoint_duration,
             last_checkpoint: gauge(
                 &r,

@@ -26,7 +26,7 @@ impl Span {
 }
 
 /// Where a conversation stands after its latest lifecycle event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Status {
     /// Not resolved, or reopened since.
     Open,

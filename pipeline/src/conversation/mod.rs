@@ -41,8 +41,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use ticketpulse_schemas::{Event, EventKind};
 
-/// One revision of a conversation's row in the `conversations` table.
-#[derive(Debug, Clone, PartialEq)]
+/// One revision of a conversation's row in the `conversations` table (serialisable: a row can
+/// wait in a checkpoint for its topic).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationRow {
     /// The conversation id.
     pub conversation_id: Arc<str>,
@@ -137,7 +138,7 @@ pub struct ConversationRow {
     /// The mean.
     pub sentiment_mean: Option<f32>,
     /// `improved`, `worsened` or `flat`.
-    pub sentiment_trajectory: Option<&'static str>,
+    pub sentiment_trajectory: Option<Arc<str>>,
     /// A calm customer later wrote a negative message.
     pub turned_negative: bool,
     /// When the customer became angry while still with the bot (the escalation signal).
@@ -201,10 +202,15 @@ pub struct ConversationOperator {
     /// `limits.max_open_conversations` (set by the runtime; not part of the state).
     #[serde(skip, default = "unlimited")]
     max_open: usize,
-    /// Rows of conversations evicted to keep `max_open`, since the last
+    /// Rows written outside [`ConversationOperator::fire`] (of conversations evicted to keep
+    /// `max_open`, and of parked ones once their topic is decided), since the last
     /// [`ConversationOperator::take_evicted`].
     #[serde(skip)]
     evicted: Vec<ConversationRow>,
+    /// Evicted conversations whose ticket's topic is not decided yet, with why and when
+    /// (watermark) they were evicted: their events are refused, but their state stays until the
+    /// topic can move their window contributions and go into their last row.
+    parked: HashMap<Arc<str>, (Conversation, EndReason, i64)>,
 }
 
 fn unlimited() -> usize {
@@ -256,6 +262,43 @@ impl WindowChange {
     }
 }
 
+/// Gives `conv` the topic `tag` (a decision without a topic leaves its topic as it is) and
+/// moves its window contributions into the topic's group; the move of its topic id, if any. A
+/// topic alone writes no revision: each row carries the topic decided for the ticket messages
+/// it saw (see [`ConversationOperator::decide_topic`]).
+fn set_topic(
+    conv: &mut Conversation,
+    tag: Option<crate::topics::TopicTag>,
+    windows: &mut WindowOperator,
+    life: &Lifecycle,
+    idle_ms: i64,
+    unknown: &Arc<str>,
+) -> Option<crate::alerts::TopicMove> {
+    let tag = tag?;
+    if conv.topic.as_ref() == Some(&tag) {
+        return None;
+    }
+    let from = conv.topic.as_ref().map(|t| t.id);
+    let to = tag.id;
+    let old = groups(&conv.key(unknown));
+    conv.topic = Some(tag);
+    let new = groups(&conv.key(unknown));
+    if old != new {
+        let f = conv.facts();
+        let items = conv.items(&f, life, conv.anger(&f, life), idle_ms, unknown);
+        let mut change = WindowChange::default();
+        items.iter().for_each(|i| change.apply(windows, &old, i, -1));
+        items.iter().for_each(|i| change.apply(windows, &new, i, 1));
+    }
+    (from != Some(to)).then(|| crate::alerts::TopicMove {
+        conversation: conv.id.clone(),
+        channel: conv.channel(unknown),
+        started_at: conv.marks.first().map_or(0, |m| m.ts),
+        from,
+        to,
+    })
+}
+
 impl ConversationOperator {
     /// An operator with no conversations; `config` was validated.
     pub fn new(config: &ConversationConfig, lateness_ms: i64, ended_horizon_ms: i64) -> Self {
@@ -274,6 +317,7 @@ impl ConversationOperator {
             signals: Vec::new(),
             max_open: usize::MAX,
             evicted: Vec::new(),
+            parked: HashMap::new(),
         }
     }
 
@@ -430,42 +474,68 @@ impl ConversationOperator {
         }
     }
 
-    /// Gives conversation `id` the topic of its ticket and moves its window contributions into
-    /// the topic's group (an evicted one is left alone); returns the move of its topic id, for
-    /// spike alerting, when the id changed.
-    pub fn assign_topic(
+    /// The `k`-th ticket message of open conversation `id` waits for its topic decision
+    /// ([`ConversationOperator::decide_topic`]); until then its rows are held, and an eviction
+    /// parks the conversation.
+    pub fn expect_topic(&mut self, id: &str, k: u32) {
+        if let Some(conv) = self.open.get_mut(id) {
+            conv.awaiting_topics += 1;
+            conv.ticket_k = conv.ticket_k.max(k);
+        }
+    }
+
+    /// The topic of conversation `id`'s ticket as of its `k`-th ticket message is decided
+    /// (`awaited`: it was announced by [`ConversationOperator::expect_topic`]). The newest
+    /// decision stands: the conversation takes its topic and its window contributions move into
+    /// the topic's group. Rows held for it go out with it, and a parked conversation whose last
+    /// decision this was writes its last row (both taken with
+    /// [`ConversationOperator::take_evicted`]). Returns the move of its topic id, for spike
+    /// alerting, when the id changed.
+    pub fn decide_topic(
         &mut self,
         id: &str,
-        tag: crate::topics::TopicTag,
+        k: u32,
+        tag: Option<crate::topics::TopicTag>,
+        awaited: bool,
         windows: &mut WindowOperator,
     ) -> Option<crate::alerts::TopicMove> {
         let unknown = self.unknown.clone();
         let life = self.lifecycle();
         let idle_ms = self.idle_timeout_ms;
-        let conv = self.open.get_mut(id)?;
-        if conv.topic.as_ref() == Some(&tag) {
-            return None;
+        let parked = !self.open.contains_key(id);
+        let conv = match self.open.get_mut(id) {
+            Some(c) => c,
+            None => &mut self.parked.get_mut(id)?.0,
+        };
+        if awaited {
+            conv.awaiting_topics = conv.awaiting_topics.saturating_sub(1);
         }
-        let from = conv.topic.as_ref().map(|t| t.id);
-        let to = tag.id;
-        let old = groups(&conv.key(&unknown));
-        conv.topic = Some(tag);
-        conv.dirty = true;
-        let new = groups(&conv.key(&unknown));
-        if old != new {
-            let f = conv.facts();
-            let items = conv.items(&f, &life, conv.anger(&f, &life), idle_ms, &unknown);
-            let mut change = WindowChange::default();
-            items.iter().for_each(|i| change.apply(windows, &old, i, -1));
-            items.iter().for_each(|i| change.apply(windows, &new, i, 1));
+        conv.ticket_k = conv.ticket_k.max(k);
+        let i = (k as usize).saturating_sub(1);
+        if conv.decisions.len() <= i {
+            conv.decisions.resize(i + 1, None);
         }
-        (from != Some(to)).then(|| crate::alerts::TopicMove {
-            conversation: conv.id.clone(),
-            channel: conv.channel(&unknown),
-            started_at: conv.marks.first().map_or(0, |m| m.ts),
-            from,
-            to,
-        })
+        conv.decisions[i] = Some(tag.clone());
+        let mut moved = None;
+        if k >= conv.topic_k {
+            conv.topic_k = k;
+            moved = set_topic(conv, tag, windows, &life, idle_ms, &unknown);
+        }
+        conv.release(&mut self.evicted, false);
+        if parked && conv.awaiting_topics == 0 && conv.held.is_empty() {
+            let (mut conv, reason, at) = self.parked.remove(id)?;
+            if conv.dirty {
+                let f = conv.facts();
+                let row = conv.row(&f, reason, &life, at, &unknown);
+                conv.write(row, &mut self.evicted);
+            }
+        }
+        moved
+    }
+
+    /// Parked conversations (evicted, waiting for their topic).
+    pub fn parked(&self) -> usize {
+        self.parked.len()
     }
 
     /// Holds at most `max` conversations open (see `limits.max_open_conversations`).
@@ -473,7 +543,8 @@ impl ConversationOperator {
         self.max_open = max.max(1);
     }
 
-    /// The rows of conversations evicted to keep the limit since the last call.
+    /// The rows written outside [`ConversationOperator::fire`] since the last call: of
+    /// conversations evicted to keep the limit, and of parked ones whose topic was decided.
     pub fn take_evicted(&mut self) -> Vec<ConversationRow> {
         std::mem::take(&mut self.evicted)
     }
@@ -496,9 +567,9 @@ impl ConversationOperator {
         }
     }
 
-    /// Whether conversation `id` is open (its state kept).
-    pub fn is_open(&self, id: &str) -> bool {
-        self.open.contains_key(id)
+    /// Whether conversation `id`'s state is kept (open, or parked for its topic).
+    pub fn holds(&self, id: &str) -> bool {
+        self.open.contains_key(id) || self.parked.contains_key(id)
     }
 
     /// The signals emitted since the last call, in the order of the events that caused them.
@@ -533,7 +604,8 @@ impl ConversationOperator {
                 && let Some(conv) = self.open.get_mut(&id)
             {
                 let reason = if f.closed_at.is_some() { EndReason::Closed } else { EndReason::Resolved };
-                rows.push(conv.row(&f, reason, &life, watermark, &unknown));
+                let row = conv.row(&f, reason, &life, watermark, &unknown);
+                conv.write(row, &mut rows);
                 conv.revision += 1;
                 conv.dirty = false;
                 next = self.evict_at(&f);
@@ -570,6 +642,19 @@ impl ConversationOperator {
             rows.extend(self.evict(&id, &f, reason, max_event_time));
         }
         self.timers.clear();
+        // the runtime decides every topic before draining; a conversation still parked writes
+        // its last row with the topic it has
+        let mut parked: Vec<_> = self.parked.drain().map(|(_, p)| p).collect();
+        parked.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        let life = self.lifecycle();
+        for (mut conv, reason, at) in parked {
+            conv.release(&mut rows, true);
+            if conv.dirty {
+                rows.push(
+                    conv.with_topic(conv.row(&conv.facts(), reason, &life, at, &self.unknown), conv.ticket_k),
+                );
+            }
+        }
         rows
     }
 
@@ -580,8 +665,12 @@ impl ConversationOperator {
         let forget_at = at.saturating_add(self.ended_horizon_ms);
         self.ended.insert(id.clone(), forget_at);
         self.ended_order.insert((forget_at, id.clone()));
+        if conv.awaiting_topics > 0 || !conv.held.is_empty() {
+            self.parked.insert(id.clone(), (conv, reason, at));
+            return None;
+        }
         let life = self.lifecycle();
-        conv.dirty.then(|| conv.row(f, reason, &life, at, &self.unknown))
+        conv.dirty.then(|| conv.with_topic(conv.row(f, reason, &life, at, &self.unknown), conv.ticket_k))
     }
 
     fn forget_ended(&mut self, watermark: i64) {

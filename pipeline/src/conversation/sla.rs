@@ -71,7 +71,7 @@ pub struct Lifecycle {
 }
 
 /// Where an SLA clock stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
     /// Stopped at or before the deadline (at the stopping event's time).
     Met(i64),

@@ -79,6 +79,23 @@ pub struct Conversation {
     /// The topic of its ticket, once assigned.
     #[serde(default)]
     pub(super) topic: Option<crate::topics::TopicTag>,
+    /// The ticket message whose topic decision `topic` is (1-based; 0: none yet).
+    #[serde(default)]
+    pub(super) topic_k: u32,
+    /// Ticket messages whose topic is not decided yet: evicting it parks it until they are.
+    #[serde(default)]
+    pub(super) awaiting_topics: u32,
+    /// Ticket messages registered with the topic model so far.
+    #[serde(default)]
+    pub(super) ticket_k: u32,
+    /// The topic decision for each ticket message (by k − 1; `None` while undecided, `Some(None)`
+    /// when decided without a topic).
+    #[serde(default)]
+    pub(super) decisions: Vec<Option<Option<crate::topics::TopicTag>>>,
+    /// Rows written while the topic for the ticket messages they saw (k) was undecided: they go
+    /// out, in order, with that topic once it is.
+    #[serde(default)]
+    pub(super) held: Vec<(super::ConversationRow, u32)>,
 }
 
 /// The interned strings an event's attributes map to.
@@ -113,7 +130,50 @@ impl Conversation {
             dirty: false,
             timer: i64::MAX,
             topic: None,
+            topic_k: 0,
+            awaiting_topics: 0,
+            ticket_k: 0,
+            decisions: Vec::new(),
+            held: Vec::new(),
         }
+    }
+
+    /// Whether the topic decisions for the first `k` ticket messages are all in.
+    pub(super) fn decided(&self, k: u32) -> bool {
+        let k = k as usize;
+        self.decisions.len() >= k && self.decisions[..k].iter().all(Option::is_some)
+    }
+
+    /// The topic of the ticket as of its first `k` messages: the newest decision with a topic.
+    pub(super) fn topic_at(&self, k: u32) -> Option<&crate::topics::TopicTag> {
+        self.decisions.iter().take(k as usize).rev().find_map(|d| d.as_ref().and_then(Option::as_ref))
+    }
+
+    /// `row` (written when the ticket had `k` messages) with the topic decided for them.
+    pub(super) fn with_topic(&self, mut row: super::ConversationRow, k: u32) -> super::ConversationRow {
+        let t = self.topic_at(k);
+        row.topic_id = t.map(|t| t.id);
+        row.topic_label = t.map(|t| t.label.clone());
+        row.topic_model_version = t.map(|t| t.version);
+        row
+    }
+
+    /// Writes `row` to `out` with its topic, or holds it (in order) until its topic is decided.
+    pub(super) fn write(&mut self, row: super::ConversationRow, out: &mut Vec<super::ConversationRow>) {
+        let k = self.ticket_k;
+        if self.held.is_empty() && self.decided(k) {
+            out.push(self.with_topic(row, k));
+        } else {
+            self.held.push((row, k));
+        }
+    }
+
+    /// Writes the held rows whose topic is decided now, in order (`all`: every held row, with
+    /// the topic decided so far).
+    pub(super) fn release(&mut self, out: &mut Vec<super::ConversationRow>, all: bool) {
+        let ready = self.held.iter().take_while(|(_, k)| all || self.decided(*k)).count();
+        let rows: Vec<_> = self.held.drain(..ready).collect();
+        out.extend(rows.into_iter().map(|(row, k)| self.with_topic(row, k)));
     }
 
     /// The channel, or `unknown`.
@@ -273,7 +333,7 @@ impl Conversation {
             sentiment_last: f.mood.map(|m| m.last),
             sentiment_min: f.mood.map(|m| m.min),
             sentiment_mean: f.mood.map(|m| m.mean),
-            sentiment_trajectory: f.mood.map(|m| m.trajectory),
+            sentiment_trajectory: f.mood.map(|m| Arc::from(m.trajectory)),
             turned_negative: f.mood.is_some_and(|m| m.turned_negative),
             angry_with_bot_at: self.anger(f, life).map(|a| a.at),
             topic_id: self.topic.as_ref().map(|t| t.id),

@@ -304,6 +304,15 @@ pub struct WindowOperator {
     next_fill: Vec<Option<i64>>,
     /// The watermark as last seen by [`WindowOperator::close`].
     watermark: i64,
+    /// A watermark the correction horizon also waits for (the global one, for a partition's
+    /// share: topics decided in global event time still move contributions of windows its own
+    /// partition has closed); [`crate::time::MAX_WATERMARK`] when none.
+    #[serde(default = "no_hold")]
+    hold: i64,
+}
+
+fn no_hold() -> i64 {
+    crate::time::MAX_WATERMARK
 }
 
 impl WindowOperator {
@@ -321,7 +330,19 @@ impl WindowOperator {
             backlog: backlog::Backlog::default(),
             next_fill,
             watermark: crate::time::MIN_WATERMARK,
+            hold: no_hold(),
         }
+    }
+
+    /// Retained windows are kept for corrections until `watermark` too has passed their
+    /// horizon (see the field).
+    pub fn hold_until(&mut self, watermark: i64) {
+        self.hold = watermark;
+    }
+
+    /// The watermark the correction horizon is judged by.
+    fn horizon_watermark(&self) -> i64 {
+        self.watermark.min(self.hold)
     }
 
     /// The window specs.
@@ -370,7 +391,7 @@ impl WindowOperator {
                     for g in groups {
                         window.entry(g.clone()).or_default().apply(item, sign);
                     }
-                } else if close_at.saturating_add(self.retention_ms) > self.watermark {
+                } else if close_at.saturating_add(self.retention_ms) > self.horizon_watermark() {
                     let window = self.closed.entry(id).or_default();
                     for g in groups {
                         let r = window.entry(g.clone()).or_default();
@@ -396,7 +417,7 @@ impl WindowOperator {
         for g in groups {
             self.backlog.apply(g, a, b, sign);
         }
-        let horizon = self.watermark.saturating_sub(self.retention_ms);
+        let horizon = self.horizon_watermark().saturating_sub(self.retention_ms);
         let (from, to) = (a.saturating_add(self.lateness_ms), b.saturating_add(self.lateness_ms));
         let range = WindowId { close_at: from.max(horizon), spec: u8::MAX, start: i64::MAX }..=WindowId {
             close_at: to,
@@ -459,7 +480,7 @@ impl WindowOperator {
     /// changes are judged against `watermark`, at or after the end of every drained window.
     pub fn rest_at(&mut self, watermark: i64) {
         self.watermark = watermark;
-        self.forget_retained(watermark);
+        self.forget_retained(self.horizon_watermark());
     }
 
     /// Forgets emitted windows past the correction horizon at `watermark`.
@@ -513,17 +534,19 @@ impl WindowOperator {
                 retained.insert(group, Retained { aggregate, revision: 1, emitted: None });
             }
             // a drain (watermark at the maximum) keeps everything; `rest_at` then forgets
-            if id.close_at.saturating_add(self.retention_ms) > wm || wm == crate::time::MAX_WATERMARK {
+            let keep = self.horizon_watermark();
+            if id.close_at.saturating_add(self.retention_ms) > keep || wm == crate::time::MAX_WATERMARK {
                 self.closed.insert(id, retained);
             }
         }
+        let keep = self.horizon_watermark();
         if wm < crate::time::MAX_WATERMARK {
-            self.forget_retained(wm);
+            self.forget_retained(keep);
         }
         let horizon = self.retention_ms;
         // no window that can still change ends before this
         let widest = self.specs.iter().map(|s| s.width_ms).max().unwrap_or(0);
-        let oldest_end = wm.saturating_sub(self.lateness_ms).saturating_sub(horizon).saturating_sub(widest);
+        let oldest_end = keep.saturating_sub(self.lateness_ms).saturating_sub(horizon).saturating_sub(widest);
         if wm < crate::time::MAX_WATERMARK {
             self.backlog.prune(oldest_end);
         }

@@ -24,7 +24,7 @@ pub const CHECKPOINT_DIR: &str = "_checkpoints";
 const MAGIC: &[u8; 8] = b"TPCKPT01";
 
 /// Version of the serialised processor state; a checkpoint of another version is refused.
-pub const STATE_VERSION: u32 = 7;
+pub const STATE_VERSION: u32 = 8;
 
 /// What a checkpoint records besides the state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

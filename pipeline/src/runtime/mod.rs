@@ -140,6 +140,7 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
         batches: None,
         notifier: notifier.as_ref(),
         stop: &stop,
+        last: None,
     };
     let outcome = driver.drive(rx);
     let checkpoints = driver.checkpoints;
@@ -171,7 +172,15 @@ struct Driver<'a> {
     /// The alert webhook's notifier, told of each commit.
     notifier: Option<&'a crate::alerts::webhook::Notifier>,
     stop: &'a StopSignal,
+    /// When the last checkpoint ended, and how long it took.
+    last: Option<(Instant, Duration)>,
 }
+
+/// Checkpoints take at most about this share of the time: a barrier that comes sooner after the
+/// last checkpoint than `1 / SHARE - 1` times that checkpoint's duration is let pass (the next
+/// one covers its records), so a large state or a slow disk stretches `checkpoint.interval`
+/// instead of starving processing.
+const CHECKPOINT_SHARE: u32 = 4;
 
 impl Driver<'_> {
     /// Consumes the source's stream; returns whether the input was drained.
@@ -188,7 +197,16 @@ impl Driver<'_> {
                 }
                 SourceMessage::Heartbeat => self.processor.on_heartbeat(Instant::now())?,
                 SourceMessage::Assigned(parts) => self.processor.on_assigned(&parts, Instant::now()),
-                SourceMessage::Barrier(offsets) => self.checkpoint(offsets, false)?,
+                SourceMessage::Barrier(offsets) => {
+                    let busy = self.last.is_some_and(|(ended, took)| {
+                        ended.elapsed() < took.saturating_mul(CHECKPOINT_SHARE - 1)
+                    });
+                    if busy {
+                        self.telemetry.checkpoints_deferred.inc();
+                    } else {
+                        self.checkpoint(offsets, false)?;
+                    }
+                }
                 SourceMessage::End { offsets, drain } => {
                     if drain {
                         self.processor.drain()?;
@@ -244,6 +262,7 @@ impl Driver<'_> {
         }
         t.checkpoints.inc();
         t.checkpoint_duration.observe(started.elapsed().as_secs_f64());
+        self.last = Some((Instant::now(), started.elapsed()));
         t.last_checkpoint.set(created_at_ms / 1000);
         self.checkpoints += 1;
         self.offsets = Some(offsets);

@@ -404,10 +404,10 @@ impl Processor {
         self.mask_event(&mut event);
         let ended = self.task(partition).conversations.is_ended(&event.conversation_id);
         let sentiment = if ended { None } else { self.message(&event) };
-        // conversations follow the global watermark: the topic model, fitted on every
-        // partition's tickets, gives them their topics before they are written
-        let watermark = self.state.clock.watermark();
+        // conversations follow their partition's event time; a row waits for nothing but its
+        // topic (see `TopicOperator`)
         let task = self.task(partition);
+        let watermark = task.watermark();
         match task.conversations.apply_scored(&event, sentiment, &mut task.windows, watermark) {
             Applied::Folded { refused_window_changes, corrected_windows: _, due } => {
                 self.emit_signals(partition)?;
@@ -447,14 +447,16 @@ impl Processor {
         self.state.tasks.entry(partition).or_insert_with(|| template.clone())
     }
 
-    /// Fires what the watermarks made due: the task of `partition` when its own watermark
-    /// moved; when the global watermark moved, the topic model's refit, the conversations that
-    /// are due (in every task) and the global stage. The refit comes first, so that the
-    /// conversations written at this watermark have the topics of the new model.
+    /// Fires what the watermarks made due: when the global watermark moved, the topic model's
+    /// boundaries it passed (refits, and the topics decided, which move window contributions);
+    /// then the task of `partition` when its own watermark moved (its conversations that are
+    /// due, its windows' partials), and when the global watermark moved, the tasks of idle
+    /// partitions (their time follows it) and the global stage.
     fn advance(&mut self, partition: Option<i32>) -> Result<()> {
         let global = self.state.clock.watermark();
-        if global > self.fired_at {
-            self.refit_topics(global);
+        if global > self.fired_at && self.topics {
+            let events = self.state.topics.advance(global, self.lateness_ms);
+            self.on_topic_events(events);
         }
         if let Some(p) = partition
             && let Some(task) = self.state.tasks.get(&p)
@@ -463,22 +465,26 @@ impl Processor {
             self.fire_task(p);
         }
         if global > self.fired_at {
-            let mut rows = Vec::new();
-            for task in self.state.tasks.values_mut() {
-                rows.extend(task.conversations.fire(global));
-            }
-            rows.into_iter().for_each(|row| self.emit_conversation(row));
+            // a task behind the global watermark belongs to an idle partition
+            let idle: Vec<i32> =
+                self.state.tasks.iter_mut().filter_map(|(&p, t)| t.follow(global).then_some(p)).collect();
+            idle.into_iter().for_each(|p| self.fire_task(p));
             self.fire(global)?;
         }
         Ok(())
     }
 
-    /// Closes the windows of partition `p`'s task that its watermark made due (its partials go
-    /// to the global merge) and expires its duplicates' ids.
+    /// Writes the conversations of partition `p`'s task that its watermark made due, closes the
+    /// windows it made due (their partials go to the global merge) and expires its duplicates'
+    /// ids.
     fn fire_task(&mut self, p: i32) {
+        let global = self.state.clock.watermark();
         let Some(task) = self.state.tasks.get_mut(&p) else { return };
         let watermark = task.watermark();
         task.fired_at = watermark;
+        task.windows.hold_until(global);
+        let mut rows = task.conversations.fire(watermark);
+        rows.extend(task.conversations.take_evicted());
         let merge = &mut self.state.windows;
         for (w, _) in task.windows.corrections() {
             merge.offer(p, w);
@@ -487,9 +493,11 @@ impl Processor {
             merge.offer(p, w);
         }
         task.dedup.expire(watermark);
+        rows.into_iter().for_each(|row| self.emit_conversation(row));
     }
 
-    /// Gives the conversation of a customer message its ticket's topic (when a model exists).
+    /// Registers a customer message with the topic model (the conversation is told when its
+    /// topic waits for a decision) and applies a decision made at once.
     fn topic_of(&mut self, partition: i32, event: &ticketpulse_schemas::Event) {
         let ticketpulse_schemas::EventKind::Message { role: ticketpulse_schemas::Role::Customer, text } =
             &event.kind
@@ -500,47 +508,73 @@ impl Processor {
             return;
         }
         let id = event.conversation_id.as_str();
-        let state = &mut self.state;
-        if let Some(tag) = state.topics.on_customer_message(id, event.ts_ms, text)
-            && let Some(task) = state.tasks.get_mut(&partition)
-            && let Some(m) = task.conversations.assign_topic(id, tag, &mut task.windows)
-        {
-            self.state.alerts.on_topic_move(&m);
+        match self.state.topics.on_customer_message(id, event.ts_ms, text) {
+            crate::topics::Registered::No => {}
+            crate::topics::Registered::Pending(k) => {
+                if let Some(task) = self.state.tasks.get_mut(&partition) {
+                    task.conversations.expect_topic(id, k);
+                }
+            }
+            crate::topics::Registered::Decided(d) => self.decide(Some(partition), d, false),
         }
     }
 
-    /// Refits the topic model when due; writes its topics and assigns the waiting tickets of a
-    /// first model.
-    fn refit_topics(&mut self, watermark: i64) {
-        if !self.topics {
-            return;
-        }
+    /// Applies a topic decision to its conversation (in `partition`'s task, or wherever it is).
+    fn decide(&mut self, partition: Option<i32>, d: crate::topics::Decision, awaited: bool) {
         let state = &mut self.state;
-        let tasks = &state.tasks;
-        let open = |id: &str| tasks.values().any(|t| t.conversations.is_open(id));
-        let refit = match state.topics.maybe_refit(watermark, &open) {
-            Ok(Some(r)) => r,
-            Ok(None) => return,
+        let task = match partition {
+            Some(p) => state.tasks.get_mut(&p),
+            None => state.tasks.values_mut().find(|t| t.conversations.holds(&d.conversation)),
+        };
+        let Some(task) = task else { return };
+        if let Some(m) =
+            task.conversations.decide_topic(&d.conversation, d.k, d.tag, awaited, &mut task.windows)
+        {
+            state.alerts.on_topic_move(&m);
+        }
+    }
+
+    /// Handles what passing the topic model's boundaries produced, in order: a refit's topics
+    /// (written, exported, and re-expressed in alerting), and decisions. Afterwards the tasks'
+    /// corrected partials go to the merge, and parked conversations that got their topic are
+    /// written.
+    fn on_topic_events(&mut self, events: Result<Vec<crate::topics::TopicEvent>>) {
+        let events = match events {
+            Ok(e) => e,
             Err(e) => {
-                tracing::warn!("topic refit failed: {e}");
+                tracing::warn!("topic model: {e}");
                 return;
             }
         };
+        if events.is_empty() {
+            return;
+        }
+        for event in events {
+            match event {
+                crate::topics::TopicEvent::Refit(refit) => self.on_refit(refit),
+                crate::topics::TopicEvent::Decided(d) => self.decide(None, d, true),
+            }
+        }
+        let mut rows = Vec::new();
+        let merge = &mut self.state.windows;
+        for (&p, task) in &mut self.state.tasks {
+            for (w, _) in task.windows.corrections() {
+                merge.offer(p, w);
+            }
+            rows.extend(task.conversations.take_evicted());
+        }
+        rows.into_iter().for_each(|row| self.emit_conversation(row));
+    }
+
+    /// A refit: its topics are written and exported, and alerting re-expresses its series.
+    fn on_refit(&mut self, refit: crate::topics::Refit) {
         let t = &self.telemetry;
         t.topic_info.reset();
         for row in refit.rows.iter().filter(|r| r.top) {
             t.topic_info.with_label_values(&[&row.topic_id.to_string(), &row.terms.join(" ")]).set(1);
         }
-        t.topic_model_version.set(i64::from(state.topics.version()));
-        state.alerts.on_refit(&refit.transitions);
-        for (id, tag) in refit.backlog {
-            let Some(task) = state.tasks.values_mut().find(|t| t.conversations.is_open(&id)) else {
-                continue;
-            };
-            if let Some(m) = task.conversations.assign_topic(&id, tag, &mut task.windows) {
-                state.alerts.on_topic_move(&m);
-            }
-        }
+        t.topic_model_version.set(i64::from(self.state.topics.version()));
+        self.state.alerts.on_refit(&refit.transitions);
         for row in refit.rows {
             self.outputs.topics.push(row);
         }
@@ -757,11 +791,17 @@ impl Processor {
     pub fn drain(&mut self) -> Result<()> {
         let before = self.state.clock.watermark();
         let max = self.state.clock.max_event_time();
+        // every ticket message gets its topic before the conversations and windows are written
+        if self.topics {
+            let events = self.state.topics.drain(max.unwrap_or(before));
+            self.on_topic_events(events);
+        }
         // the input is complete in every partition: each task reports its backlog up to the
         // last event time of all
         let merge = &mut self.state.windows;
         let until = max.unwrap_or(before);
         for (&p, task) in &mut self.state.tasks {
+            task.windows.hold_until(crate::time::MAX_WATERMARK);
             for (w, _) in task.windows.corrections() {
                 merge.offer(p, w);
             }

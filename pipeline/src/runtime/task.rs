@@ -1,10 +1,11 @@
 //! A task: the state of one input partition. Conversations are keyed by the partition key (the
 //! conversation id), so each lives in exactly one partition; the task holds them, the event ids
 //! seen (duplicates repeat their conversation's key), and the partition's share of every window.
-//! Its share of the windows follows the partition's own event time, so the partials it emits
-//! depend only on the partition's records. Its conversations are written as the global
-//! watermark passes them (the topic model, fitted on every partition's tickets, gives them their
-//! topics first).
+//! Its conversations and its share of the windows follow the partition's own event time, so the
+//! rows and partials it emits depend only on the partition's records (and on the topic model,
+//! which decides each ticket's topic in event time, see [`crate::topics::TopicOperator`]). An
+//! idle partition's time follows the global watermark, so that its windows and conversations
+//! close.
 
 use crate::conversation::ConversationOperator;
 use crate::dedup::Dedup;
@@ -63,6 +64,14 @@ impl TaskState {
         self.max_ts = Some(self.max_ts.map_or(ts_ms, |m| m.max(ts_ms)));
         self.watermark = self.watermark.max(ts_ms);
         before
+    }
+
+    /// The partition stopped holding the global watermark (idle): its watermark follows the
+    /// global `watermark`, never down; returns whether it moved.
+    pub fn follow(&mut self, watermark: i64) -> bool {
+        let moved = watermark > self.watermark;
+        self.watermark = self.watermark.max(watermark);
+        moved
     }
 
     /// After a drain: moves the watermark up to `watermark`, never down.

@@ -331,12 +331,16 @@ fn partitioned(lines: &[String]) -> Vec<(i32, String)> {
 }
 
 /// Runs `records` (partition, line) through a processor that owns partitions 0 to 2; returns
-/// the message rows, sorted, and the latest revision of each window.
+/// the message rows, the latest revision of each conversation (without its revision number) and
+/// the topics fitted, sorted, and the latest revision of each window.
 fn run_partitions(records: &[(i32, String)]) -> (Vec<String>, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let mut c = config(dir.path(), 600);
-    // the topic model learns from every partition in arrival order: left out here
-    c.topics.enabled = false;
+    // a small model, refitted often, so that several versions decide tickets
+    c.topics.min_tickets = 60;
+    c.topics.refit_every = Duration::from_secs(2 * 3600);
+    c.topics.k = Some(6);
+    c.topics.dims = 16;
     let (mut p, _) = processor_with(c);
     let now = std::time::Instant::now();
     p.on_assigned(&[0, 1, 2], now);
@@ -356,6 +360,16 @@ fn run_partitions(records: &[(i32, String)]) -> (Vec<String>, Vec<String>) {
     p.drain().unwrap();
     let o = p.outputs_mut();
     let mut rows: Vec<String> = o.messages.take().iter().map(|r| format!("{r:?}")).collect();
+    let mut conversations: BTreeMap<String, (u32, String)> = BTreeMap::new();
+    for mut r in o.conversations.take() {
+        let revision = std::mem::take(&mut r.revision);
+        let id = r.conversation_id.to_string();
+        if conversations.get(&id).is_none_or(|(n, _)| revision > *n) {
+            conversations.insert(id, (revision, format!("conversation {r:?}")));
+        }
+    }
+    rows.extend(conversations.into_values().map(|(_, r)| r));
+    rows.extend(o.topics.take().iter().map(|t| format!("topic {t:?}")));
     rows.sort();
     let mut latest: BTreeMap<String, (u32, String)> = BTreeMap::new();
     for w in o.windows.take() {
@@ -367,11 +381,12 @@ fn run_partitions(records: &[(i32, String)]) -> (Vec<String>, Vec<String>) {
     (rows, latest.into_iter().map(|(k, (_, a))| format!("{k} {a}")).collect())
 }
 
-/// A task's share of the windows depends on its partition's records only, so the merged windows
-/// depend on the records only: how the partitions' records interleave (one consumer reading them
-/// round-robin, or one partition's backlog after another's) changes no window's latest revision
-/// (nor any message row). Conversation rows are left out: they are written as the global
-/// watermark passes them, which depends on the interleaving.
+/// Every result depends on the records only, not on how the partitions' records interleave (one
+/// consumer reading them round-robin, or one partition's backlog after another's): a task's
+/// conversations and its share of the windows follow its partition's event time, and the topic
+/// model and the merged windows follow event-time boundaries of the global watermark. So the
+/// latest revision of every window and every conversation (topics included), every message row
+/// and every fitted topic are the same.
 #[test]
 fn outputs_do_not_depend_on_how_partitions_interleave() {
     let generated = crate::source::generator::generate(&crate::source::generator::GeneratorConfig {
@@ -385,12 +400,15 @@ fn outputs_do_not_depend_on_how_partitions_interleave() {
     let records = partitioned(&generated);
     let (rows, windows) = run_partitions(&records);
     assert!(rows.len() > 500 && windows.len() > 100, "{} rows, {} windows", rows.len(), windows.len());
+    let with_topic =
+        rows.iter().filter(|r| r.starts_with("conversation") && !r.contains("topic_id: None")).count();
+    assert!(with_topic > 150, "{with_topic} conversations with a topic");
     // one partition after another
     let mut sequential = records.clone();
     sequential.sort_by_key(|(p, _)| *p);
     let (rows_seq, windows_seq) = run_partitions(&sequential);
-    assert_eq!(rows_seq, rows);
-    assert_eq!(windows_seq, windows);
+    same(&rows_seq, &rows);
+    same(&windows_seq, &windows);
     // partition 2 first, then 0 and 1 alternating in bursts
     let mut bursts: Vec<(i32, String)> = records.iter().filter(|(p, _)| *p == 2).cloned().collect();
     let (zero, one): (Vec<_>, Vec<_>) =
@@ -404,6 +422,23 @@ fn outputs_do_not_depend_on_how_partitions_interleave() {
     bursts.extend(one.chunks(53).skip(taken).flatten().cloned());
     assert_eq!(bursts.len(), records.len());
     let (rows_bursts, windows_bursts) = run_partitions(&bursts);
-    assert_eq!(rows_bursts, rows);
-    assert_eq!(windows_bursts, windows);
+    same(&rows_bursts, &rows);
+    same(&windows_bursts, &windows);
+}
+
+/// Asserts that two sorted row lists are equal, showing where the first rows that differ do.
+fn same(got: &[String], want: &[String]) {
+    let Some(i) = got.iter().zip(want).position(|(a, b)| a != b) else {
+        assert_eq!(got.len(), want.len());
+        return;
+    };
+    let (a, b) = (&got[i], &want[i]);
+    let at = a.bytes().zip(b.bytes()).position(|(x, y)| x != y).unwrap_or(0);
+    let from = a.floor_char_boundary(at.saturating_sub(150));
+    panic!(
+        "row {i} of {} differs at byte {at}:\n  this run: {}\n  first:    {}",
+        got.len(),
+        &a[from..a.floor_char_boundary((at + 150).min(a.len()))],
+        &b[from.min(b.len())..b.floor_char_boundary((at + 150).min(b.len()))]
+    );
 }

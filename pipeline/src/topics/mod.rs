@@ -29,7 +29,10 @@ pub(crate) fn in_halves<'a, T: Sync, U: Send>(
 }
 
 pub use model::{FitConfig, Fitted, KChoice, Start, Topic, TopicModel};
-pub use operator::{OTHER, Refit, TopicOperator, TopicRow, TopicTag, TopicsConfig};
+pub use operator::{
+    BOUNDARY_MS, Decision, OTHER, Refit, Registered, TopicEvent, TopicOperator, TopicRow, TopicTag,
+    TopicsConfig,
+};
 pub use score::{ari, nmi};
 pub use text::Tokenizer;
 pub use tfidf::{Sparse, Tfidf, VocabularyLimits};

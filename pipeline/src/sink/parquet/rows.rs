@@ -132,7 +132,7 @@ impl TableRow for ConversationRow {
             f32s(rows, |r| r.sentiment_last),
             f32s(rows, |r| r.sentiment_min),
             f32s(rows, |r| r.sentiment_mean),
-            strs(rows, |r| r.sentiment_trajectory),
+            strs(rows, |r| r.sentiment_trajectory.as_deref()),
             bools(rows, |r| r.turned_negative),
             ts(rows, |r| r.angry_with_bot_at),
             Arc::new(UInt32Array::from(rows.iter().map(|r| r.topic_id).collect::<Vec<_>>())),

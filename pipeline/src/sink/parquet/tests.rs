@@ -51,7 +51,7 @@ fn row(id: &str, started_at: i64, frt: Option<f64>) -> ConversationRow {
         sentiment_last: Some(0.5),
         sentiment_min: Some(-0.5),
         sentiment_mean: Some(0.0),
-        sentiment_trajectory: Some("improved"),
+        sentiment_trajectory: Some(std::sync::Arc::from("improved")),
         turned_negative: false,
         angry_with_bot_at: None,
         topic_id: None,
