@@ -618,6 +618,7 @@ impl TopicOperator {
         let mut ids = vec![0u32; k];
         let mut similarity = vec![None; k];
         let mut taken = vec![false; k];
+        let mut spare: Vec<u32> = Vec::new();
         if let Some(old) = self.versions.last() {
             let old_centroids: Vec<HashMap<&str, f32>> = old
                 .model
@@ -646,14 +647,29 @@ impl TopicOperator {
                 ids[i] = old.ids[j];
                 similarity[i] = Some(s);
             }
+            // ids of old topics without tickets that nothing matched, for new empty ones
+            spare = (0..old.model.k())
+                .rev()
+                .filter(|&j| !old_taken[j] && old.model.topics[j].size == 0)
+                .map(|j| old.ids[j])
+                .collect();
         }
         let first = self.versions.is_empty();
         let mut emerging = vec![false; k];
         for i in 0..k {
-            if !taken[i] {
-                ids[i] = self.next_id;
-                self.next_id += 1;
-                emerging[i] = !first;
+            if taken[i] {
+                continue;
+            }
+            // a topic without tickets (EM with a fixed k can leave one empty) matches nothing:
+            // it keeps the id of an old empty topic and never counts as emerging
+            let empty = new.topics[i].size == 0;
+            match if empty { spare.pop() } else { None } {
+                Some(id) => ids[i] = id,
+                None => {
+                    ids[i] = self.next_id;
+                    self.next_id += 1;
+                    emerging[i] = !first && !empty;
+                }
             }
         }
         (ids, similarity, emerging)
