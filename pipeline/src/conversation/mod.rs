@@ -478,17 +478,17 @@ impl ConversationOperator {
     /// ([`ConversationOperator::decide_topic`]); until then its rows are held, and an eviction
     /// parks the conversation.
     pub fn expect_topic(&mut self, id: &str, k: u32) {
-        if let Some(conv) = self.open.get_mut(id) {
-            conv.awaiting_topics += 1;
-            conv.ticket_k = conv.ticket_k.max(k);
+        if let Some(conv) = self.open.get_mut(id)
+            && conv.decisions.len() < k as usize
+        {
+            conv.decisions.resize(k as usize, None);
         }
     }
 
-    /// The topic of conversation `id`'s ticket as of its `k`-th ticket message is decided
-    /// (`awaited`: it was announced by [`ConversationOperator::expect_topic`]). The newest
-    /// decision stands: the conversation takes its topic and its window contributions move into
-    /// the topic's group. Rows held for it go out with it, and a parked conversation whose last
-    /// decision this was writes its last row (both taken with
+    /// The topic of conversation `id`'s ticket as of its `k`-th ticket message is decided. The
+    /// newest decision stands: the conversation takes its topic and its window contributions
+    /// move into the topic's group. Rows held for it go out with it, and a parked conversation
+    /// whose last decision this was writes its last row (both taken with
     /// [`ConversationOperator::take_evicted`]). Returns the move of its topic id, for spike
     /// alerting, when the id changed.
     pub fn decide_topic(
@@ -496,7 +496,6 @@ impl ConversationOperator {
         id: &str,
         k: u32,
         tag: Option<crate::topics::TopicTag>,
-        awaited: bool,
         windows: &mut WindowOperator,
     ) -> Option<crate::alerts::TopicMove> {
         let unknown = self.unknown.clone();
@@ -507,28 +506,18 @@ impl ConversationOperator {
             Some(c) => c,
             None => &mut self.parked.get_mut(id)?.0,
         };
-        if awaited {
-            conv.awaiting_topics = conv.awaiting_topics.saturating_sub(1);
-        }
-        conv.ticket_k = conv.ticket_k.max(k);
         let i = (k as usize).saturating_sub(1);
         if conv.decisions.len() <= i {
             conv.decisions.resize(i + 1, None);
         }
         conv.decisions[i] = Some(tag.clone());
-        let mut moved = None;
-        if k >= conv.topic_k {
-            conv.topic_k = k;
-            moved = set_topic(conv, tag, windows, &life, idle_ms, &unknown);
-        }
+        // no later ticket message decided yet: this is the newest decision
+        let newest = conv.decisions[i + 1..].iter().all(Option::is_none);
+        let moved = if newest { set_topic(conv, tag, windows, &life, idle_ms, &unknown) } else { None };
         conv.release(&mut self.evicted, false);
-        if parked && conv.awaiting_topics == 0 && conv.held.is_empty() {
-            let (mut conv, reason, at) = self.parked.remove(id)?;
-            if conv.dirty {
-                let f = conv.facts();
-                let row = conv.row(&f, reason, &life, at, &unknown);
-                conv.write(row, &mut self.evicted);
-            }
+        if parked && !conv.awaits_topic() && conv.held.is_empty() {
+            let (conv, reason, at) = self.parked.remove(id)?;
+            self.evicted.extend(conv.last_row(&conv.facts(), reason, &life, at, &unknown));
         }
         moved
     }
@@ -649,11 +638,7 @@ impl ConversationOperator {
         let life = self.lifecycle();
         for (mut conv, reason, at) in parked {
             conv.release(&mut rows, true);
-            if conv.dirty {
-                rows.push(
-                    conv.with_topic(conv.row(&conv.facts(), reason, &life, at, &self.unknown), conv.ticket_k),
-                );
-            }
+            rows.extend(conv.last_row(&conv.facts(), reason, &life, at, &self.unknown));
         }
         rows
     }
@@ -665,12 +650,11 @@ impl ConversationOperator {
         let forget_at = at.saturating_add(self.ended_horizon_ms);
         self.ended.insert(id.clone(), forget_at);
         self.ended_order.insert((forget_at, id.clone()));
-        if conv.awaiting_topics > 0 || !conv.held.is_empty() {
+        if conv.awaits_topic() || !conv.held.is_empty() {
             self.parked.insert(id.clone(), (conv, reason, at));
             return None;
         }
-        let life = self.lifecycle();
-        conv.dirty.then(|| conv.with_topic(conv.row(f, reason, &life, at, &self.unknown), conv.ticket_k))
+        conv.last_row(f, reason, &self.lifecycle(), at, &self.unknown)
     }
 
     fn forget_ended(&mut self, watermark: i64) {

@@ -79,17 +79,9 @@ pub struct Conversation {
     /// The topic of its ticket, once assigned.
     #[serde(default)]
     pub(super) topic: Option<crate::topics::TopicTag>,
-    /// The ticket message whose topic decision `topic` is (1-based; 0: none yet).
-    #[serde(default)]
-    pub(super) topic_k: u32,
-    /// Ticket messages whose topic is not decided yet: evicting it parks it until they are.
-    #[serde(default)]
-    pub(super) awaiting_topics: u32,
-    /// Ticket messages registered with the topic model so far.
-    #[serde(default)]
-    pub(super) ticket_k: u32,
-    /// The topic decision for each ticket message (by k − 1; `None` while undecided, `Some(None)`
-    /// when decided without a topic).
+    /// The topic decision for each ticket message registered with the topic model (by k − 1;
+    /// `None` while undecided, `Some(None)` when decided without a topic). While one is
+    /// undecided, evicting the conversation parks it.
     #[serde(default)]
     pub(super) decisions: Vec<Option<Option<crate::topics::TopicTag>>>,
     /// Rows written while the topic for the ticket messages they saw (k) was undecided: they go
@@ -130,12 +122,19 @@ impl Conversation {
             dirty: false,
             timer: i64::MAX,
             topic: None,
-            topic_k: 0,
-            awaiting_topics: 0,
-            ticket_k: 0,
             decisions: Vec::new(),
             held: Vec::new(),
         }
+    }
+
+    /// Ticket messages registered with the topic model so far.
+    pub(super) fn ticket_k(&self) -> u32 {
+        self.decisions.len() as u32
+    }
+
+    /// Whether a ticket message's topic is still undecided.
+    pub(super) fn awaits_topic(&self) -> bool {
+        self.decisions.iter().any(Option::is_none)
     }
 
     /// Whether the topic decisions for the first `k` ticket messages are all in.
@@ -160,7 +159,7 @@ impl Conversation {
 
     /// Writes `row` to `out` with its topic, or holds it (in order) until its topic is decided.
     pub(super) fn write(&mut self, row: super::ConversationRow, out: &mut Vec<super::ConversationRow>) {
-        let k = self.ticket_k;
+        let k = self.ticket_k();
         if self.held.is_empty() && self.decided(k) {
             out.push(self.with_topic(row, k));
         } else {
@@ -174,6 +173,19 @@ impl Conversation {
         let ready = self.held.iter().take_while(|(_, k)| all || self.decided(*k)).count();
         let rows: Vec<_> = self.held.drain(..ready).collect();
         out.extend(rows.into_iter().map(|(row, k)| self.with_topic(row, k)));
+    }
+
+    /// Its last row, written at eviction (`reason`, SLA clocks judged as of `at`) when it changed
+    /// since the last one, with the topic decided so far.
+    pub(super) fn last_row(
+        &self,
+        f: &Facts,
+        reason: EndReason,
+        life: &Lifecycle,
+        at: i64,
+        unknown: &Arc<str>,
+    ) -> Option<super::ConversationRow> {
+        self.dirty.then(|| self.with_topic(self.row(f, reason, life, at, unknown), self.ticket_k()))
     }
 
     /// The channel, or `unknown`.

@@ -95,6 +95,11 @@ impl WindowMerge {
         }
     }
 
+    /// [`WindowMerge::offer`] for each of `windows`, from partition `partition`'s task.
+    pub fn offer_all(&mut self, partition: i32, windows: impl IntoIterator<Item = ClosedWindow>) {
+        windows.into_iter().for_each(|w| self.offer(partition, w));
+    }
+
     /// Moves the global watermark and returns the windows it closes (revision 1), oldest first,
     /// groups sorted; forgets emitted windows past the correction horizon.
     pub fn close(&mut self, watermark: i64) -> Vec<ClosedWindow> {

@@ -486,12 +486,8 @@ impl Processor {
         let mut rows = task.conversations.fire(watermark);
         rows.extend(task.conversations.take_evicted());
         let merge = &mut self.state.windows;
-        for (w, _) in task.windows.corrections() {
-            merge.offer(p, w);
-        }
-        for w in task.windows.close(watermark, watermark) {
-            merge.offer(p, w);
-        }
+        merge.offer_all(p, task.windows.corrections().into_iter().map(|(w, _)| w));
+        merge.offer_all(p, task.windows.close(watermark, watermark));
         task.dedup.expire(watermark);
         rows.into_iter().for_each(|row| self.emit_conversation(row));
     }
@@ -515,21 +511,19 @@ impl Processor {
                     task.conversations.expect_topic(id, k);
                 }
             }
-            crate::topics::Registered::Decided(d) => self.decide(Some(partition), d, false),
+            crate::topics::Registered::Decided(d) => self.decide(Some(partition), d),
         }
     }
 
     /// Applies a topic decision to its conversation (in `partition`'s task, or wherever it is).
-    fn decide(&mut self, partition: Option<i32>, d: crate::topics::Decision, awaited: bool) {
+    fn decide(&mut self, partition: Option<i32>, d: crate::topics::Decision) {
         let state = &mut self.state;
         let task = match partition {
             Some(p) => state.tasks.get_mut(&p),
             None => state.tasks.values_mut().find(|t| t.conversations.holds(&d.conversation)),
         };
         let Some(task) = task else { return };
-        if let Some(m) =
-            task.conversations.decide_topic(&d.conversation, d.k, d.tag, awaited, &mut task.windows)
-        {
+        if let Some(m) = task.conversations.decide_topic(&d.conversation, d.k, d.tag, &mut task.windows) {
             state.alerts.on_topic_move(&m);
         }
     }
@@ -538,29 +532,20 @@ impl Processor {
     /// (written, exported, and re-expressed in alerting), and decisions. Afterwards the tasks'
     /// corrected partials go to the merge, and parked conversations that got their topic are
     /// written.
-    fn on_topic_events(&mut self, events: Result<Vec<crate::topics::TopicEvent>>) {
-        let events = match events {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::warn!("topic model: {e}");
-                return;
-            }
-        };
+    fn on_topic_events(&mut self, events: Vec<crate::topics::TopicEvent>) {
         if events.is_empty() {
             return;
         }
         for event in events {
             match event {
                 crate::topics::TopicEvent::Refit(refit) => self.on_refit(refit),
-                crate::topics::TopicEvent::Decided(d) => self.decide(None, d, true),
+                crate::topics::TopicEvent::Decided(d) => self.decide(None, d),
             }
         }
         let mut rows = Vec::new();
         let merge = &mut self.state.windows;
         for (&p, task) in &mut self.state.tasks {
-            for (w, _) in task.windows.corrections() {
-                merge.offer(p, w);
-            }
+            merge.offer_all(p, task.windows.corrections().into_iter().map(|(w, _)| w));
             rows.extend(task.conversations.take_evicted());
         }
         rows.into_iter().for_each(|row| self.emit_conversation(row));
@@ -791,23 +776,19 @@ impl Processor {
     pub fn drain(&mut self) -> Result<()> {
         let before = self.state.clock.watermark();
         let max = self.state.clock.max_event_time();
+        let until = max.unwrap_or(before);
         // every ticket message gets its topic before the conversations and windows are written
         if self.topics {
-            let events = self.state.topics.drain(max.unwrap_or(before));
+            let events = self.state.topics.drain(until);
             self.on_topic_events(events);
         }
         // the input is complete in every partition: each task reports its backlog up to the
         // last event time of all
         let merge = &mut self.state.windows;
-        let until = max.unwrap_or(before);
         for (&p, task) in &mut self.state.tasks {
             task.windows.hold_until(crate::time::MAX_WATERMARK);
-            for (w, _) in task.windows.corrections() {
-                merge.offer(p, w);
-            }
-            for w in task.windows.close(crate::time::MAX_WATERMARK, until) {
-                merge.offer(p, w);
-            }
+            merge.offer_all(p, task.windows.corrections().into_iter().map(|(w, _)| w));
+            merge.offer_all(p, task.windows.close(crate::time::MAX_WATERMARK, until));
         }
         self.emit_corrections();
         for w in self.state.windows.close(crate::time::MAX_WATERMARK) {
@@ -815,7 +796,7 @@ impl Processor {
         }
         let mut rows = Vec::new();
         for task in self.state.tasks.values_mut() {
-            rows.extend(task.conversations.drain(max.unwrap_or(before)));
+            rows.extend(task.conversations.drain(until));
         }
         rows.into_iter().for_each(|row| self.emit_conversation(row));
         if let Some(m) = max {

@@ -283,20 +283,20 @@ fn run_in_batches(lines: &[String], batches: &[usize], restart_at: Option<usize>
     rows
 }
 
+/// The built-in generator's JSONL lines: `conversations` over one day.
+fn generated(conversations: u64, seed: u64) -> Vec<String> {
+    let config =
+        crate::source::generator::GeneratorConfig { conversations, days: 1, seed, ..Default::default() };
+    crate::source::generator::generate(&config).unwrap().0
+}
+
 /// Property tests of the operator chain as a whole: how the input is cut into batches, and
 /// where a checkpoint and restart fall, change no output row and no row's order.
 #[test]
 fn outputs_do_not_depend_on_batching_or_on_a_restart() {
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
-    let generated = crate::source::generator::generate(&crate::source::generator::GeneratorConfig {
-        conversations: 150,
-        days: 1,
-        seed: 5,
-        ..Default::default()
-    })
-    .unwrap()
-    .0;
+    let generated = generated(150, 5);
     let reference = run_in_batches(&generated, &[], None);
     assert!(reference.iter().any(|r| r.starts_with("window")) && reference.len() > 1_000);
     let cases = std::env::var("TICKETPULSE_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(12);
@@ -389,14 +389,7 @@ fn run_partitions(records: &[(i32, String)]) -> (Vec<String>, Vec<String>) {
 /// and every fitted topic are the same.
 #[test]
 fn outputs_do_not_depend_on_how_partitions_interleave() {
-    let generated = crate::source::generator::generate(&crate::source::generator::GeneratorConfig {
-        conversations: 300,
-        days: 1,
-        seed: 9,
-        ..Default::default()
-    })
-    .unwrap()
-    .0;
+    let generated = generated(300, 9);
     let records = partitioned(&generated);
     let (rows, windows) = run_partitions(&records);
     assert!(rows.len() > 500 && windows.len() > 100, "{} rows, {} windows", rows.len(), windows.len());

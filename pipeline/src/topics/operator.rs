@@ -387,12 +387,9 @@ impl TopicOperator {
         // behind the boundaries passed: the model in force at `ts` (the oldest kept one for a
         // message older than every kept model), or, before the first model, wait for it
         match self.in_force(ts) {
-            Some(v) => {
-                let tag = self.text(&conversation, k as usize).and_then(|text| v.assign(&text));
-                Registered::Decided(Decision { conversation, k, tag })
-            }
+            Some(v) => Registered::Decided(self.decision(Some(v), conversation, k)),
             None if ts < self.give_up_before(self.passed) => {
-                Registered::Decided(Decision { conversation, k, tag: None })
+                Registered::Decided(self.decision(None, conversation, k))
             }
             None => {
                 self.pending.insert((boundary, conversation, k));
@@ -417,72 +414,69 @@ impl TopicOperator {
         Some(self.recent.get(&(*first, conversation.clone()))?.text(k))
     }
 
+    /// The topic of `conversation`'s ticket as of its `k`-th message under model `v` (none
+    /// without a model).
+    fn decision(&self, v: Option<&Version>, conversation: Arc<str>, k: u32) -> Decision {
+        let tag = v.zip(self.text(&conversation, k as usize)).and_then(|(v, text)| v.assign(&text));
+        Decision { conversation, k, tag }
+    }
+
     /// Passes every boundary up to the global `watermark` less the allowed lateness
     /// (`lateness_ms`: by then every ticket message before the boundary is in, unless it is late):
     /// at each, refits when due, then decides the ticket messages whose model is now known.
     /// Older models are dropped once a newer one is in force the lateness before the boundary.
-    pub fn advance(&mut self, watermark: i64, lateness_ms: i64) -> Result<Vec<TopicEvent>> {
+    pub fn advance(&mut self, watermark: i64, lateness_ms: i64) -> Vec<TopicEvent> {
         let mut events = Vec::new();
-        let Some(watermark) = crate::time::finite(watermark) else { return Ok(events) };
+        let Some(watermark) = crate::time::finite(watermark) else { return events };
         let last = crate::time::window_start(watermark.saturating_sub(lateness_ms), BOUNDARY_MS);
         // the first boundary passed is that of the earliest ticket message (before it nothing can
         // happen), wherever the watermark first is: so the boundaries passed do not depend on
         // how far the watermark jumped
         let mut boundary = match (self.passed, self.pending.first()) {
-            (i64::MIN, None) => return Ok(events),
+            (i64::MIN, None) => return events,
             (i64::MIN, Some(first)) => first.0,
             (passed, _) => passed.saturating_add(BOUNDARY_MS),
         };
         while boundary <= last {
-            self.pass(boundary, &mut events)?;
+            self.pass(boundary, &mut events);
             boundary = boundary.saturating_add(BOUNDARY_MS);
         }
         let horizon = self.passed.saturating_sub(lateness_ms);
         while self.versions.len() > 1 && self.versions[1].from <= horizon {
             self.versions.remove(0);
         }
-        Ok(events)
+        events
     }
 
     /// The input is complete: passes the boundaries up to `max_event_time` and decides every
     /// message still waiting (with the current model, or without a topic when there is none).
-    pub fn drain(&mut self, max_event_time: i64) -> Result<Vec<TopicEvent>> {
-        let mut events = self.advance(max_event_time, 0)?;
-        for (_, conversation, k) in std::mem::take(&mut self.pending) {
-            let tag = self
-                .current()
-                .zip(self.text(&conversation, k as usize))
-                .and_then(|(v, text)| v.assign(&text));
-            events.push(TopicEvent::Decided(Decision { conversation, k, tag }));
-        }
-        Ok(events)
+    pub fn drain(&mut self, max_event_time: i64) -> Vec<TopicEvent> {
+        let mut events = self.advance(max_event_time, 0);
+        self.decide_pending(i64::MAX, &mut events);
+        events
     }
 
-    fn pass(&mut self, boundary: i64, events: &mut Vec<TopicEvent>) -> Result<()> {
+    fn pass(&mut self, boundary: i64, events: &mut Vec<TopicEvent>) {
         self.passed = boundary;
-        if let Some(refit) = self.maybe_refit(boundary)? {
+        if let Some(refit) = self.maybe_refit(boundary) {
             events.push(TopicEvent::Refit(refit));
         }
         // every message at or before this boundary: with a model, those of the boundary and a
         // first model's backlog; without one, those that waited too long
-        let give_up = self.give_up_before(boundary);
-        let due: Vec<(i64, Arc<str>, u32)> = match self.current() {
-            Some(_) => {
-                self.pending.range(..(boundary.saturating_add(1), Arc::from(""), 0)).cloned().collect()
-            }
-            None => self.pending.range(..(give_up, Arc::from(""), 0)).cloned().collect(),
+        let until = match self.current() {
+            Some(_) => boundary.saturating_add(1),
+            None => self.give_up_before(boundary),
         };
-        for key in due {
-            self.pending.remove(&key);
-            let (_, conversation, k) = key;
-            let tag = self
-                .current()
-                .zip(self.text(&conversation, k as usize))
-                .and_then(|(v, text)| v.assign(&text));
-            events.push(TopicEvent::Decided(Decision { conversation, k, tag }));
-        }
+        self.decide_pending(until, events);
         self.expire(boundary);
-        Ok(())
+    }
+
+    /// Decides the waiting messages whose boundary is before `until`, with the current model.
+    fn decide_pending(&mut self, until: i64, events: &mut Vec<TopicEvent>) {
+        let later = self.pending.split_off(&(until, Arc::from(""), 0));
+        for (_, conversation, k) in std::mem::replace(&mut self.pending, later) {
+            events.push(TopicEvent::Decided(self.decision(self.current(), conversation, k)));
+        }
     }
 
     /// Drops tickets older than the window before `boundary` (whose messages are all decided).
@@ -503,7 +497,7 @@ impl TopicOperator {
 
     /// Refits at `boundary` when due: the first time once `min_tickets` tickets are in, then
     /// every `refit_every`, and while the window fills whenever the tickets have doubled.
-    fn maybe_refit(&mut self, boundary: i64) -> Result<Option<Refit>> {
+    fn maybe_refit(&mut self, boundary: i64) -> Option<Refit> {
         let window = boundary.saturating_sub(crate::time::millis(self.config.window));
         let lo = (window, Arc::<str>::from(""));
         let hi = (boundary, Arc::<str>::from(""));
@@ -511,7 +505,7 @@ impl TopicOperator {
         let first = self.versions.is_empty();
         let growing = !first && self.fitted_on < self.config.max_fit_tickets && n >= 2 * self.fitted_on;
         if n < self.config.min_tickets || !first && !growing && boundary < self.next_refit_at {
-            return Ok(None);
+            return None;
         }
         // the newest `max_fit_tickets` tickets before the boundary, oldest first, each with its
         // messages before the boundary
@@ -536,7 +530,7 @@ impl TopicOperator {
                 // too few distinct words yet: try again at the next refit
                 tracing::warn!("topic refit skipped: {e}");
                 self.next_refit_at = boundary.saturating_add(crate::time::millis(self.config.refit_every));
-                return Ok(None);
+                return None;
             }
         };
         self.fitted_on = texts.len();
@@ -589,7 +583,7 @@ impl TopicOperator {
             .collect();
         self.versions.push(Version { from: boundary, version, model, ids, groups, labels });
         self.next_refit_at = boundary.saturating_add(crate::time::millis(self.config.refit_every));
-        Ok(Some(Refit { rows, transitions }))
+        Some(Refit { rows, transitions })
     }
 
     /// Where the current model's topics go in a new one: each fit ticket's topic under both.
@@ -740,8 +734,7 @@ mod tests {
                 n += 1;
                 op.on_customer_message(&id, h * hour + (n as i64 % 1000), &ticket(&mut rng, n as usize % 4));
             }
-            rows_by_version
-                .extend(refits(op.advance((h + 1) * hour, 0).unwrap()).into_iter().map(|r| r.rows));
+            rows_by_version.extend(refits(op.advance((h + 1) * hour, 0)).into_iter().map(|r| r.rows));
         }
         assert!(rows_by_version.len() >= 4, "{} fits", rows_by_version.len());
         let ids = |rows: &[TopicRow]| {
@@ -770,7 +763,7 @@ mod tests {
             let t = n as usize % 5;
             op.on_customer_message(&id, 5 * hour + (n as i64 % 1000), &ticket(&mut rng, t));
         }
-        let r = refits(op.advance(6 * hour, 0).unwrap()).pop().unwrap();
+        let r = refits(op.advance(6 * hour, 0)).pop().unwrap();
         let emerging: Vec<&TopicRow> = r.rows.iter().filter(|r| r.emerging).collect();
         assert_eq!(emerging.len(), 1, "{:?}", r.rows);
         assert!(
@@ -801,7 +794,7 @@ mod tests {
                 Registered::Pending(1)
             );
         }
-        let events = op.advance(BOUNDARY_MS, 0).unwrap();
+        let events = op.advance(BOUNDARY_MS, 0);
         assert_eq!(decisions(&events).len(), 200, "the first model decides its backlog");
         assert_eq!(refits(events).len(), 1);
         let mut restored: TopicOperator = postcard::from_bytes(&postcard::to_allocvec(&op).unwrap()).unwrap();
@@ -829,7 +822,7 @@ mod tests {
             let id: Arc<str> = Arc::from(format!("c{n}"));
             op.on_customer_message(&id, n, &ticket(&mut rng, n as usize % 4));
         }
-        op.advance(BOUNDARY_MS, 0).unwrap();
+        op.advance(BOUNDARY_MS, 0);
         let decided = |r: Registered| match r {
             Registered::Decided(d) => (d.k, d.tag.unwrap().id),
             other => panic!("{other:?}"),
@@ -859,27 +852,27 @@ mod tests {
         for n in 0..200 {
             op.on_customer_message(&format!("c{n}"), n, &ticket(&mut rng, n as usize % 4));
         }
-        op.advance(BOUNDARY_MS, 0).unwrap();
+        op.advance(BOUNDARY_MS, 0);
         // a message ahead of the watermark waits; a later refit is not in force for it
         let ahead = 2 * BOUNDARY_MS + 1;
         assert_eq!(op.on_customer_message("ahead", ahead, "battery overheating hot"), Registered::Pending(1));
         for n in 0..200 {
             op.on_customer_message(&format!("d{n}"), 3_600_000 + n, &ticket(&mut rng, n as usize % 4));
         }
-        let events = op.advance(2 * BOUNDARY_MS, 0).unwrap();
+        let events = op.advance(2 * BOUNDARY_MS, 0);
         let d = decisions(&events);
         assert_eq!(d.len(), 1);
         assert_eq!((&*d[0].conversation, d[0].tag.as_ref().unwrap().version), ("ahead", 1));
         // the tickets have doubled by the boundary after the hour: a refit there (with a lateness
         // of two boundaries, the first model stays kept)
-        let events = op.advance(3_600_000 + 3 * BOUNDARY_MS, 2 * BOUNDARY_MS).unwrap();
+        let events = op.advance(3_600_000 + 3 * BOUNDARY_MS, 2 * BOUNDARY_MS);
         assert_eq!(refits(events).len(), 1);
         // a late message (behind the watermark, within what is kept) gets the model in force
         // at its time, not the newest
         let late = op.on_customer_message("late", 3 * BOUNDARY_MS, "password reset locked");
         assert!(matches!(&late, Registered::Decided(d) if d.tag.as_ref().unwrap().version == 1), "{late:?}");
         // once the older model is no longer kept, the oldest kept one decides
-        op.advance(3_600_000 + 6 * BOUNDARY_MS, 2 * BOUNDARY_MS).unwrap();
+        op.advance(3_600_000 + 6 * BOUNDARY_MS, 2 * BOUNDARY_MS);
         let later = op.on_customer_message("later", 3 * BOUNDARY_MS, "password reset locked");
         assert!(
             matches!(&later, Registered::Decided(d) if d.tag.as_ref().unwrap().version == 2),
@@ -896,8 +889,8 @@ mod tests {
         };
         let mut op = TopicOperator::new(&config);
         assert_eq!(op.on_customer_message("a", 0, "hello"), Registered::Pending(1));
-        assert!(op.advance(3_600_000, 0).unwrap().is_empty());
-        let events = op.advance(3_600_000 + BOUNDARY_MS, 0).unwrap();
+        assert!(op.advance(3_600_000, 0).is_empty());
+        let events = op.advance(3_600_000 + BOUNDARY_MS, 0);
         assert_eq!(decisions(&events), [&Decision { conversation: Arc::from("a"), k: 1, tag: None }]);
         assert_eq!(op.pending(), 0);
     }
