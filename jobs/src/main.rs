@@ -6,6 +6,7 @@ mod check;
 mod demo;
 mod generate;
 mod import;
+mod mock;
 mod produce;
 mod report;
 mod run;
@@ -45,6 +46,9 @@ enum Command {
     Topics(topics::TopicsArgs),
     /// Spike alerting: backtest the detector over a file (against the generator's truth).
     Alerts(alerts::AlertsArgs),
+    /// Serve librdkafka's in-memory mock Kafka cluster until stopped (trying ticketpulse without
+    /// a broker; tests of consumer-group semantics); prints its bootstrap address.
+    KafkaMock(mock::MockArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -69,6 +73,7 @@ fn main() -> std::process::ExitCode {
         Command::Sentiment(a) => sentiment::main(a),
         Command::Topics(a) => topics::main(a),
         Command::Alerts(a) => alerts::main(a),
+        Command::KafkaMock(a) => mock::main(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
