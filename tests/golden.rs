@@ -167,7 +167,7 @@ fn a_graceful_stop_on_stdin_saves_open_state_and_a_rerun_resumes_exactly() {
     stdin.flush().unwrap();
     // the writer goes quiet but keeps the pipe open: the run must still checkpoint, then stop on SIGTERM
     wait_for("a checkpoint of the first half", std::time::Duration::from_secs(30), || {
-        (std::fs::read_dir(out.join("_checkpoints")).ok()?.count() >= 2).then_some(())
+        (std::fs::read_dir(out.join("_checkpoints/main")).ok()?.count() >= 2).then_some(())
     });
     run_ok(std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]));
     let stopped = child.wait_with_output().unwrap();

@@ -234,7 +234,7 @@ fn a_crash_in_the_middle_neither_loses_nor_repeats_rows() {
         .spawn()
         .unwrap();
     wait_for("three checkpoints", Duration::from_secs(90), || {
-        let n = std::fs::read_dir(out.join("_checkpoints")).ok()?.count();
+        let n = std::fs::read_dir(out.join("_checkpoints/main")).ok()?.count();
         (n >= 2 && rows(&out, Table::WindowMetrics).len() > 10).then_some(())
     });
     child.kill().unwrap(); // SIGKILL: no final checkpoint

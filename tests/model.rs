@@ -282,7 +282,7 @@ fn stream(rng: &mut ChaCha8Rng, lines: &[Gen], dir: &std::path::Path) -> Streame
         if !restarted && i >= restart_at {
             restarted = true;
             take(&mut p, &mut s);
-            let (pending, state) = p.prepare(1).unwrap();
+            let (pending, state) = p.prepare(&ticketpulse_pipeline::sink::Stamp::new("main", 1)).unwrap();
             assert!(pending.is_empty(), "buffers were taken before the checkpoint");
             p = processor(&c, ProcessorState::from_bytes(&state).unwrap());
         }

@@ -172,7 +172,7 @@ fn crashes_at_any_moment_neither_lose_nor_repeat_output() {
             }
             Fault::Point(..) => child.wait().unwrap(),
         };
-        let checkpoints = std::fs::read_dir(crashed.join("_checkpoints")).map_or(0, |d| d.count());
+        let checkpoints = std::fs::read_dir(crashed.join("_checkpoints/main")).map_or(0, |d| d.count());
         eprintln!("crash {k}: {fault:?} -> {status} ({checkpoints} checkpoint files)");
         if !status.success() {
             died += 1;

@@ -33,6 +33,10 @@ pub struct RunArgs {
     /// Output directory [default: out].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// This instance's name among the members of one consumer group writing to one output
+    /// directory; stable across its restarts [default: main].
+    #[arg(long, value_name = "NAME", env = "TICKETPULSE_INSTANCE")]
+    pub instance: Option<String>,
     /// How far behind the watermark an event still counts in its window [default: 5m].
     #[arg(long, value_name = "DUR", value_parser = settings::duration)]
     pub allowed_lateness: Option<Duration>,
@@ -83,6 +87,9 @@ pub fn resolve(args: &RunArgs) -> Result<PipelineConfig> {
     }
     if let Some(out) = &args.out {
         config.output.dir = out.clone();
+    }
+    if let Some(name) = &args.instance {
+        config.output.instance = name.clone();
     }
     if let Some(d) = args.allowed_lateness {
         config.time.allowed_lateness = d;

@@ -79,6 +79,12 @@ pub struct OutputConfig {
     pub alerts_topic: Option<String>,
     /// zstd level of the Parquet files (1..=22). Default 3.
     pub zstd_level: i32,
+    /// Name of this instance among those writing to one output directory (members of one
+    /// consumer group): its files and checkpoints carry it, and a partition's state moves
+    /// between instances through the checkpoints. Letters, digits, `.`, `_` and `-`; each
+    /// instance needs its own, stable across restarts (a pod name of a StatefulSet, say).
+    /// Default `main`.
+    pub instance: String,
 }
 
 impl OutputConfig {
@@ -102,6 +108,7 @@ impl Default for OutputConfig {
             signals_topic: None,
             alerts_topic: None,
             zstd_level: 3,
+            instance: "main".into(),
         }
     }
 }
@@ -200,6 +207,17 @@ impl PipelineConfig {
         }
         if self.output.dir.as_os_str().is_empty() {
             return Err(Error::config("output.dir", "must not be empty"));
+        }
+        let name = &self.output.instance;
+        if name.is_empty()
+            || name.len() > 64
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            || name.starts_with(['.', '_'])
+        {
+            return Err(Error::config(
+                "output.instance",
+                format!("{name:?}: 1 to 64 letters, digits, '.', '_' or '-', not starting with '.' or '_'"),
+            ));
         }
         match &self.source {
             None => Err(Error::config("source", "no input: give --input, --brokers or a [source] section")),

@@ -376,10 +376,10 @@ fn deliver_file(
 }
 
 impl Notifier {
-    /// Starts posting the committed outbox files under `out`.
-    pub fn start(out: &Path, config: WebhookConfig, telemetry: Telemetry) -> Self {
+    /// Starts posting the committed outbox files of `instance` under `out`.
+    pub fn start(out: &Path, instance: &str, config: WebhookConfig, telemetry: Telemetry) -> Self {
         let signal = Arc::new((Mutex::new(Signal { wakeups: 1, ..Signal::default() }), Condvar::new()));
-        let dir = out.join(OUTBOX_DIR);
+        let dir = out.join(OUTBOX_DIR).join(instance);
         let shared = signal.clone();
         let thread = std::thread::Builder::new()
             .name("alert-webhook".into())
@@ -463,8 +463,8 @@ impl Drop for Notifier {
 }
 
 /// The outbox file a checkpoint writes: the events to notify, one JSON per line.
-pub fn outbox_file(checkpoint: u64, rows: &[AlertRow]) -> (String, Vec<u8>) {
-    let path = format!("{OUTBOX_DIR}/{checkpoint:020}.jsonl");
+pub fn outbox_file(checkpoint: &crate::sink::Stamp, rows: &[AlertRow]) -> (String, Vec<u8>) {
+    let path = format!("{OUTBOX_DIR}/{}/{:020}.jsonl", checkpoint.instance, checkpoint.id);
     let mut bytes = Vec::new();
     for r in rows {
         bytes.extend_from_slice(serde_json::to_string(r).unwrap_or_default().as_bytes());
@@ -611,14 +611,15 @@ mod tests {
     #[test]
     fn the_outbox_is_posted_in_order_with_retries_and_never_twice_after_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let outbox = dir.path().join(OUTBOX_DIR);
+        let outbox = dir.path().join(OUTBOX_DIR).join("main");
         std::fs::create_dir_all(&outbox).unwrap();
-        let (path, bytes) = outbox_file(3, &[row(State::Firing), row(State::Resolved)]);
+        let (path, bytes) =
+            outbox_file(&crate::sink::Stamp::new("main", 3), &[row(State::Firing), row(State::Resolved)]);
         std::fs::write(dir.path().join(&path), bytes).unwrap();
         // the first attempt fails with a 503: retried
         let (url, posted) = server(vec![503]);
         let telemetry = Telemetry::new().unwrap();
-        let n = Notifier::start(dir.path(), config(&url, WebhookFormat::Generic), telemetry.clone());
+        let n = Notifier::start(dir.path(), "main", config(&url, WebhookFormat::Generic), telemetry.clone());
         n.finish(false);
         let bodies: Vec<String> = posted.try_iter().collect();
         assert_eq!(bodies.len(), 3, "{bodies:?}");
@@ -632,12 +633,18 @@ mod tests {
         assert!(committed(&outbox).is_empty(), "a delivered file is removed");
 
         // a run that stopped after posting the first of two events: the restart posts the second only
-        let (path, bytes) = outbox_file(4, &[row(State::Firing), row(State::Resolved)]);
+        let (path, bytes) =
+            outbox_file(&crate::sink::Stamp::new("main", 4), &[row(State::Firing), row(State::Resolved)]);
         let file = dir.path().join(&path);
         std::fs::write(&file, bytes).unwrap();
         std::fs::write(progress_path(&file), "1").unwrap();
         let (url, posted) = server(Vec::new());
-        let n = Notifier::start(dir.path(), config(&url, WebhookFormat::Wecom), Telemetry::new().unwrap());
+        let n = Notifier::start(
+            dir.path(),
+            "main",
+            config(&url, WebhookFormat::Wecom),
+            Telemetry::new().unwrap(),
+        );
         n.finish(false);
         let bodies: Vec<String> = posted.try_iter().collect();
         assert_eq!(bodies.len(), 1, "{bodies:?}");

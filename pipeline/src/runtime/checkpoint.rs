@@ -1,4 +1,4 @@
-//! The commit protocol and its durable store, `<out>/_checkpoints/`.
+//! The commit protocol and its durable store, `<out>/_checkpoints/<instance>/`.
 //!
 //! A checkpoint, in order:
 //! 1. every sink writes what it buffered as `.tmp` files and fsyncs them (pending files);
@@ -12,6 +12,11 @@
 //! Recovery takes the newest readable checkpoint, redoes step 4 for it (idempotent), deletes every
 //! other `.tmp` file (output of a checkpoint that never committed), and resumes the source from
 //! its offsets with its state. So a crash at any point neither loses nor repeats output rows.
+//!
+//! Several instances (`output.instance`) may share one output directory: each has its own
+//! checkpoint folder, and its files carry its name, so each one's recovery touches its own files
+//! only. A Kafka partition's state moves between them through the checkpoints (see
+//! [`super::handover`]).
 
 use crate::sink::{PendingFile, TMP_SUFFIX, sync_dir};
 use crate::source::SourceOffsets;
@@ -24,7 +29,7 @@ pub const CHECKPOINT_DIR: &str = "_checkpoints";
 const MAGIC: &[u8; 8] = b"TPCKPT01";
 
 /// Version of the serialised processor state; a checkpoint of another version is refused.
-pub const STATE_VERSION: u32 = 8;
+pub const STATE_VERSION: u32 = 9;
 
 /// What a checkpoint records besides the state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +47,13 @@ pub struct Manifest {
     pub pending: Vec<PendingFile>,
     /// The input was complete (drained) at this checkpoint.
     pub drained: bool,
+    /// The instance that wrote it.
+    #[serde(default)]
+    pub instance: String,
+    /// The Kafka partitions whose state this checkpoint holds, each with the generation under
+    /// which this instance owns it (see [`super::handover`]).
+    #[serde(default)]
+    pub partitions: std::collections::BTreeMap<i32, u64>,
 }
 
 /// A checkpoint read back.
@@ -53,11 +65,12 @@ pub struct Recovered {
     pub state: Vec<u8>,
 }
 
-/// The checkpoint folder of one output directory.
+/// The checkpoint folder of one instance in an output directory.
 #[derive(Debug, Clone)]
 pub struct CheckpointStore {
-    out: PathBuf,
+    pub(crate) out: PathBuf,
     dir: PathBuf,
+    pub(crate) instance: String,
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
@@ -65,11 +78,45 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 }
 
 impl CheckpointStore {
-    /// The store of `out` (created if missing).
-    pub fn open(out: &Path) -> Result<Self> {
-        let dir = out.join(CHECKPOINT_DIR);
+    /// The store of `instance` in `out` (created if missing). Fails on a folder written before
+    /// instances existed (its checkpoints sit directly in `_checkpoints/`).
+    pub fn open(out: &Path, instance: &str) -> Result<Self> {
+        let root = out.join(CHECKPOINT_DIR);
+        if root.is_dir() && !ids_in(&root)?.is_empty() {
+            return Err(Error::Checkpoint {
+                path: root,
+                message: format!(
+                    "written by a ticketpulse older than state version {STATE_VERSION} (no instance folders); use a new output directory"
+                ),
+            });
+        }
+        let dir = root.join(instance);
         std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
-        Ok(CheckpointStore { out: out.to_path_buf(), dir })
+        Ok(CheckpointStore { out: out.to_path_buf(), dir, instance: instance.to_string() })
+    }
+
+    /// The store of another instance in the same output directory (not created).
+    pub(crate) fn sibling(&self, instance: &str) -> Self {
+        CheckpointStore {
+            out: self.out.clone(),
+            dir: self.out.join(CHECKPOINT_DIR).join(instance),
+            instance: instance.to_string(),
+        }
+    }
+
+    /// Names of the instances with a checkpoint folder here, this one included.
+    pub(crate) fn instances(&self) -> Result<Vec<String>> {
+        let root = self.out.join(CHECKPOINT_DIR);
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&root).map_err(io("listing", &root))? {
+            let entry = entry.map_err(io("listing", &root))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir() && !name.starts_with(['_', '.']) {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
     }
 
     fn file(&self, id: u64) -> PathBuf {
@@ -77,21 +124,31 @@ impl CheckpointStore {
     }
 
     /// Ids of committed checkpoints, ascending.
-    fn ids(&self) -> Result<Vec<u64>> {
-        let mut ids = Vec::new();
-        for entry in std::fs::read_dir(&self.dir).map_err(io("listing", &self.dir))? {
-            let name = entry.map_err(io("listing", &self.dir))?.file_name();
-            let name = name.to_string_lossy();
-            if let Some(id) = name.strip_prefix("checkpoint-").and_then(|s| s.strip_suffix(".ckpt"))
-                && let Ok(id) = id.parse()
-            {
-                ids.push(id);
-            }
+    pub(crate) fn ids(&self) -> Result<Vec<u64>> {
+        if !self.dir.is_dir() {
+            return Ok(Vec::new());
         }
-        ids.sort_unstable();
-        Ok(ids)
+        ids_in(&self.dir)
     }
+}
 
+/// Ids of the checkpoint files in `dir`, ascending.
+fn ids_in(dir: &Path) -> Result<Vec<u64>> {
+    let mut ids = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io("listing", dir))? {
+        let name = entry.map_err(io("listing", dir))?.file_name();
+        let name = name.to_string_lossy();
+        if let Some(id) = name.strip_prefix("checkpoint-").and_then(|s| s.strip_suffix(".ckpt"))
+            && let Ok(id) = id.parse()
+        {
+            ids.push(id);
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+impl CheckpointStore {
     /// Commits a checkpoint (steps 3 and 4 of the protocol).
     pub fn commit(&self, manifest: &Manifest, state: &[u8]) -> Result<()> {
         let header =
@@ -112,15 +169,19 @@ impl CheckpointStore {
         self.prune(manifest.id)
     }
 
-    /// Renames pending files to their final names; those already renamed are skipped.
-    fn publish(&self, pending: &[PendingFile]) -> Result<()> {
+    /// Renames pending files to their final names; those already renamed are skipped (another
+    /// instance may be rolling the same checkpoint forward).
+    pub(crate) fn publish(&self, pending: &[PendingFile]) -> Result<()> {
         let mut dirs = std::collections::BTreeSet::new();
         for p in pending {
             let tmp = self.out.join(&p.tmp);
             let dst = self.out.join(&p.path);
-            if tmp.exists() {
-                std::fs::rename(&tmp, &dst).map_err(io("renaming", &tmp))?;
-            } else if !dst.exists() {
+            let renamed = match std::fs::rename(&tmp, &dst) {
+                Ok(()) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+                Err(e) => return Err(Error::io("renaming", &tmp, e)),
+            };
+            if !renamed && !dst.exists() {
                 return Err(Error::Checkpoint {
                     path: dst,
                     message: "a committed checkpoint lists this file but neither it nor its .tmp exists"
@@ -137,32 +198,60 @@ impl CheckpointStore {
         Ok(())
     }
 
-    /// Keeps the newest two checkpoints.
+    /// Keeps the newest two checkpoints, and an older one while it is this instance's newest
+    /// state of a partition that no other instance has committed a newer generation of (the
+    /// partition's next owner restores it from there, see [`super::handover`]).
     fn prune(&self, newest: u64) -> Result<()> {
-        for id in self.ids()? {
-            if id + 1 < newest {
+        let ids = self.ids()?;
+        // partitions held by a newer checkpoint, walking from the newest down
+        let mut newer: std::collections::BTreeSet<i32> = std::collections::BTreeSet::new();
+        for &id in ids.iter().rev() {
+            let held = match self.manifest(id) {
+                Ok(m) => m.partitions,
+                Err(_) if id + 1 < newest => Default::default(),
+                Err(_) => continue,
+            };
+            let needed = held
+                .iter()
+                .filter(|(p, _)| !newer.contains(p))
+                .map(|(&p, &g)| super::handover::superseded(&self.out, p, g).map(|s| !s))
+                .collect::<Result<Vec<bool>>>()?
+                .contains(&true);
+            newer.extend(held.keys());
+            if id + 1 < newest && !needed {
                 let f = self.file(id);
-                std::fs::remove_file(&f).map_err(io("removing", &f))?;
+                match std::fs::remove_file(&f) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::io("removing", &f, e));
+                    }
+                    _ => {}
+                }
             }
         }
         Ok(())
     }
 
-    fn read(&self, id: u64) -> std::result::Result<Recovered, String> {
-        let path = self.file(id);
-        let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
-        let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or("not a ticketpulse checkpoint")?;
-        let (len, rest) = rest.split_at_checked(8).ok_or("truncated header")?;
-        let len = u64::from_le_bytes(len.try_into().map_err(|_| "bad header length")?) as usize;
-        let (header, state) = rest.split_at_checked(len).ok_or("truncated manifest")?;
-        let manifest: Manifest = serde_json::from_slice(header).map_err(|e| format!("manifest: {e}"))?;
-        if manifest.state_version != STATE_VERSION {
-            return Err(format!(
-                "its state is version {}, this ticketpulse reads version {STATE_VERSION}; use a new output directory",
-                manifest.state_version
-            ));
-        }
-        Ok(Recovered { manifest, state: state.to_vec() })
+    fn bytes(&self, id: u64) -> std::result::Result<Vec<u8>, String> {
+        std::fs::read(self.file(id)).map_err(|e| e.to_string())
+    }
+
+    /// The manifest of checkpoint `id` (its header only).
+    pub(crate) fn manifest(&self, id: u64) -> std::result::Result<Manifest, String> {
+        use std::io::Read;
+        let mut f = std::fs::File::open(self.file(id)).map_err(|e| e.to_string())?;
+        let mut head = [0u8; 16];
+        f.read_exact(&mut head).map_err(|e| format!("truncated header: {e}"))?;
+        let mut header = vec![0u8; header_len(&head)?];
+        f.read_exact(&mut header).map_err(|e| format!("truncated manifest: {e}"))?;
+        parse_manifest(&header)
+    }
+
+    pub(crate) fn read(&self, id: u64) -> std::result::Result<Recovered, String> {
+        let bytes = self.bytes(id)?;
+        let head = bytes.get(..16).ok_or("truncated header")?;
+        let len = header_len(head)?;
+        let (header, state) = bytes[16..].split_at_checked(len).ok_or("truncated manifest")?;
+        Ok(Recovered { manifest: parse_manifest(header)?, state: state.to_vec() })
     }
 
     /// Reads the newest checkpoint, completes its publication, and removes the output of
@@ -183,8 +272,21 @@ impl CheckpointStore {
         if let Some(r) = &found {
             self.publish(&r.manifest.pending)?;
         }
-        remove_tmp_files(&self.out)?;
+        remove_tmp_files(&self.out, &self.instance)?;
         Ok(found)
+    }
+
+    /// Completes the publication of this (other) instance's newest checkpoint: an instance that
+    /// died after its commit point and never came back leaves its last files pending, and the
+    /// instance taking over its partitions publishes them. Nothing to do without a checkpoint.
+    pub(crate) fn roll_forward(&self) -> Result<()> {
+        let Some(&id) = self.ids()?.last() else { return Ok(()) };
+        match self.manifest(id) {
+            Ok(m) => self.publish(&m.pending),
+            // pruned meanwhile by its living owner, who published it
+            Err(_) if !self.file(id).exists() => Ok(()),
+            Err(message) => Err(Error::Checkpoint { path: self.file(id), message }),
+        }
     }
 
     /// The id the next checkpoint should take.
@@ -193,15 +295,41 @@ impl CheckpointStore {
     }
 }
 
-/// Deletes every `*.tmp` file under `out` (orphans of an uncommitted checkpoint).
-fn remove_tmp_files(out: &Path) -> Result<()> {
+fn header_len(head: &[u8]) -> std::result::Result<usize, String> {
+    let rest = head.strip_prefix(MAGIC.as_slice()).ok_or("not a ticketpulse checkpoint")?;
+    let len: [u8; 8] = rest.get(..8).and_then(|b| b.try_into().ok()).ok_or("truncated header")?;
+    Ok(u64::from_le_bytes(len) as usize)
+}
+
+fn parse_manifest(header: &[u8]) -> std::result::Result<Manifest, String> {
+    let manifest: Manifest = serde_json::from_slice(header).map_err(|e| format!("manifest: {e}"))?;
+    if manifest.state_version != STATE_VERSION {
+        return Err(format!(
+            "its state is version {}, this ticketpulse reads version {STATE_VERSION}; use a new output directory",
+            manifest.state_version
+        ));
+    }
+    Ok(manifest)
+}
+
+/// Deletes the `*.tmp` files of `instance` under `out` (orphans of its uncommitted checkpoint):
+/// its part files, and whatever is under its own checkpoint and outbox folders. Other
+/// instances' files are theirs to handle.
+fn remove_tmp_files(out: &Path, instance: &str) -> Result<()> {
+    let own = [
+        out.join(CHECKPOINT_DIR).join(instance),
+        out.join(crate::alerts::webhook::OUTBOX_DIR).join(instance),
+    ];
     let mut stack = vec![out.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).map_err(io("listing", &dir))? {
             let path = entry.map_err(io("listing", &dir))?.path();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let ours =
+                || crate::sink::Stamp::owns(instance, &name) || own.iter().any(|d| path.starts_with(d));
             if path.is_dir() {
                 stack.push(path);
-            } else if path.to_string_lossy().ends_with(TMP_SUFFIX) {
+            } else if name.ends_with(TMP_SUFFIX) && ours() {
                 tracing::info!("removing uncommitted {}", path.display());
                 std::fs::remove_file(&path).map_err(io("removing", &path))?;
             }
@@ -223,6 +351,8 @@ mod tests {
             offsets: SourceOffsets::Kafka { topic: "t".into(), next: BTreeMap::from([(0, id as i64 * 10)]) },
             pending,
             drained: false,
+            instance: "main".into(),
+            partitions: BTreeMap::new(),
         }
     }
 
@@ -235,14 +365,14 @@ mod tests {
     #[test]
     fn commit_publishes_files_and_recover_returns_the_newest_checkpoint() {
         let dir = tempfile::tempdir().unwrap();
-        let store = CheckpointStore::open(dir.path()).unwrap();
+        let store = CheckpointStore::open(dir.path(), "main").unwrap();
         assert!(store.recover().unwrap().is_none());
         assert_eq!(store.next_id().unwrap(), 1);
         for id in 1..=4 {
-            let files = vec![pending(dir.path(), &format!("part-{id}"))];
+            let files = vec![pending(dir.path(), &format!("part-main-{id:010}"))];
             store.commit(&manifest(id, files), b"state").unwrap();
         }
-        assert!(dir.path().join("conversations/date=2026-11-02/part-4.parquet").exists());
+        assert!(dir.path().join("conversations/date=2026-11-02/part-main-0000000004.parquet").exists());
         assert_eq!(store.ids().unwrap(), vec![3, 4], "older checkpoints are pruned");
         let r = store.recover().unwrap().unwrap();
         assert_eq!(r.manifest.id, 4);
@@ -253,9 +383,9 @@ mod tests {
     #[test]
     fn recovery_rolls_forward_a_committed_checkpoint_and_drops_uncommitted_files() {
         let dir = tempfile::tempdir().unwrap();
-        let store = CheckpointStore::open(dir.path()).unwrap();
+        let store = CheckpointStore::open(dir.path(), "main").unwrap();
         // checkpoint 1 committed, but the process died before renaming its files
-        let committed = pending(dir.path(), "part-1");
+        let committed = pending(dir.path(), "part-main-0000000001");
         let m = manifest(1, vec![committed.clone()]);
         assert_eq!(m.state_version, STATE_VERSION);
         let header = serde_json::to_vec(&m).unwrap();
@@ -264,9 +394,14 @@ mod tests {
         bytes.extend_from_slice(&header);
         std::fs::write(store.file(1), bytes).unwrap();
         // checkpoint 2 wrote its files but never reached its commit point
-        let orphan = pending(dir.path(), "part-2");
-        std::fs::write(dir.path().join(CHECKPOINT_DIR).join("checkpoint-0000000002.ckpt.tmp"), b"partial")
-            .unwrap();
+        let orphan = pending(dir.path(), "part-main-0000000002");
+        // another instance's file being written: not this instance's to remove
+        let theirs = pending(dir.path(), "part-other-0000000002");
+        std::fs::write(
+            dir.path().join(CHECKPOINT_DIR).join("main/checkpoint-0000000002.ckpt.tmp"),
+            b"partial",
+        )
+        .unwrap();
 
         let r = store.recover().unwrap().unwrap();
         assert_eq!(r.manifest.id, 1);
@@ -274,6 +409,7 @@ mod tests {
         assert!(!dir.path().join(&committed.tmp).exists());
         assert!(!dir.path().join(&orphan.tmp).exists(), "uncommitted output removed");
         assert!(!dir.path().join(&orphan.path).exists());
+        assert!(dir.path().join(&theirs.tmp).exists(), "another instance's file is left alone");
         // recovering again changes nothing (idempotent)
         assert_eq!(store.recover().unwrap().unwrap().manifest, r.manifest);
     }
@@ -281,12 +417,76 @@ mod tests {
     #[test]
     fn an_unreadable_newest_checkpoint_stops_recovery_with_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        let store = CheckpointStore::open(dir.path()).unwrap();
+        let store = CheckpointStore::open(dir.path(), "main").unwrap();
         store.commit(&manifest(1, vec![]), b"one").unwrap();
         std::fs::write(store.file(2), b"garbage").unwrap();
         let err = store.recover().unwrap_err().to_string();
         assert!(err.contains("checkpoint-0000000002.ckpt") && err.contains("move this file away"), "{err}");
         std::fs::remove_file(store.file(2)).unwrap();
         assert_eq!(store.recover().unwrap().unwrap().manifest.id, 1);
+    }
+
+    /// Partition 0's state, in a checkpoint of `store` owning it under `generation`.
+    fn holding(store: &CheckpointStore, id: u64, generation: u64, next: i64) {
+        let mut m = manifest(id, vec![]);
+        m.instance = store.instance.clone();
+        m.offsets = SourceOffsets::Kafka { topic: "t".into(), next: BTreeMap::from([(0, next)]) };
+        m.partitions = BTreeMap::from([(0, generation)]);
+        store.commit(&m, format!("state of {} at {next}", store.instance).as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn a_partition_moves_to_its_claimant_with_the_newest_state_and_fences_the_old_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = CheckpointStore::open(dir.path(), "a").unwrap();
+        let b = CheckpointStore::open(dir.path(), "b").unwrap();
+        let first = super::super::handover::claim(&a, &[0]).unwrap();
+        assert_eq!(first[&0].generation, 1);
+        assert!(first[&0].source.is_none() && first[&0].next.is_none(), "nothing holds it yet");
+        holding(&a, 1, 1, 40);
+        super::super::handover::mark_committed(dir.path(), "a", 0, 1).unwrap();
+        // a's last checkpoint committed but its files were not published when it died
+        let unpublished = pending(dir.path(), "part-a-0000000002");
+        let mut m = manifest(2, vec![unpublished.clone()]);
+        (m.instance, m.partitions) = ("a".into(), BTreeMap::from([(0, 1)]));
+        m.offsets = SourceOffsets::Kafka { topic: "t".into(), next: BTreeMap::from([(0, 55)]) };
+        let header = serde_json::to_vec(&m).unwrap();
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&header);
+        bytes.extend_from_slice(b"state of a at 55");
+        std::fs::write(a.file(2), bytes).unwrap();
+
+        let taken = super::super::handover::claim(&b, &[0]).unwrap();
+        let c = &taken[&0];
+        assert_eq!(c.generation, 2);
+        assert_eq!(c.next, Some(55), "the newest checkpoint holding it");
+        assert_eq!(c.source.as_ref().unwrap().state, b"state of a at 55");
+        assert!(dir.path().join(&unpublished.path).exists(), "the dead owner's last files are published");
+        // the old owner may not commit it any more
+        let fenced = super::super::handover::fenced_by(dir.path(), 0, 1).unwrap();
+        assert_eq!(fenced, Some((2, "b".to_string())));
+        assert_eq!(super::super::handover::fenced_by(dir.path(), 0, 2).unwrap(), None);
+        // a's checkpoints holding the partition stay until b has committed it
+        for id in 3..=5 {
+            a.commit(&manifest(id, vec![]), b"a without the partition").unwrap();
+        }
+        assert!(a.ids().unwrap().contains(&2), "kept: the newest state of partition 0");
+        holding(&b, 1, 2, 70);
+        super::super::handover::mark_committed(dir.path(), "b", 0, 2).unwrap();
+        a.commit(&manifest(6, vec![]), b"a without the partition").unwrap();
+        assert_eq!(a.ids().unwrap(), vec![5, 6], "pruned once superseded");
+        // a third claim takes b's state
+        let again = super::super::handover::claim(&a, &[0]).unwrap();
+        assert_eq!((again[&0].generation, again[&0].next), (3, Some(70)));
+    }
+
+    #[test]
+    fn an_output_directory_of_an_older_layout_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(CHECKPOINT_DIR)).unwrap();
+        std::fs::write(dir.path().join(CHECKPOINT_DIR).join("checkpoint-0000000003.ckpt"), b"old").unwrap();
+        let err = CheckpointStore::open(dir.path(), "main").unwrap_err().to_string();
+        assert!(err.contains("use a new output directory"), "{err}");
     }
 }

@@ -10,6 +10,7 @@
 //! checkpoint; a restart resumes from the last one.
 
 pub mod checkpoint;
+pub mod handover;
 mod processor;
 mod task;
 #[cfg(test)]
@@ -53,7 +54,7 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
     let source_config =
         config.source.clone().ok_or_else(|| Error::config("source", "no input configured"))?;
     let out = &config.output.dir;
-    let store = CheckpointStore::open(out)?;
+    let store = CheckpointStore::open(out, &config.output.instance)?;
     let recovered = store.recover()?;
     let (state, resume) = match recovered {
         Some(r) => {
@@ -115,8 +116,16 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
     };
     let mut processor = Processor::new(config, state, outputs, telemetry.clone())?;
     // posts what earlier runs committed but did not deliver, then each checkpoint's events
-    let notifier = webhook.map(|w| crate::alerts::webhook::Notifier::start(out, w, telemetry.clone()));
+    let notifier = webhook
+        .map(|w| crate::alerts::webhook::Notifier::start(out, &config.output.instance, w, telemetry.clone()));
     let (tx, rx) = tokio::sync::mpsc::channel(16);
+    // a consumer group's members hand partitions (and their state) over through the checkpoints
+    let handover = match &source_config {
+        SourceConfig::Kafka(_) => {
+            Some(Arc::new(handover::Handover::new(store.clone(), tx.clone(), stop.clone())))
+        }
+        _ => None,
+    };
     let cx = SourceContext {
         tx,
         checkpoint_interval: config.checkpoint.interval,
@@ -124,6 +133,7 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
         resume: resume.clone(),
         telemetry: telemetry.clone(),
         max_record_bytes: config.limits.max_record_bytes,
+        handover: handover.clone().map(|h| h as Arc<dyn crate::source::PartitionHandover>),
     };
     let handle = match &source_config {
         SourceConfig::Kafka(k) => k.spawn(cx)?,
@@ -141,6 +151,8 @@ pub fn run(config: &PipelineConfig, telemetry: Telemetry, stop: StopSignal) -> R
         notifier: notifier.as_ref(),
         stop: &stop,
         last: None,
+        handover,
+        marked: std::collections::BTreeSet::new(),
     };
     let outcome = driver.drive(rx);
     let checkpoints = driver.checkpoints;
@@ -174,6 +186,10 @@ struct Driver<'a> {
     stop: &'a StopSignal,
     /// When the last checkpoint ended, and how long it took.
     last: Option<(Instant, Duration)>,
+    /// Claims of the Kafka source's partitions (see [`handover`]).
+    handover: Option<Arc<handover::Handover>>,
+    /// (partition, generation) pairs marked committed.
+    marked: std::collections::BTreeSet<(i32, u64)>,
 }
 
 /// Checkpoints take at most about this share of the time: a barrier that comes sooner after the
@@ -196,7 +212,18 @@ impl Driver<'_> {
                     self.batches = Some((self.batches.map_or(now, |b| b.0), Instant::now()));
                 }
                 SourceMessage::Heartbeat => self.processor.on_heartbeat(Instant::now())?,
-                SourceMessage::Assigned(parts) => self.processor.on_assigned(&parts, Instant::now()),
+                SourceMessage::Assigned(parts) => {
+                    let claims = self.handover.as_ref().map(|h| h.take()).unwrap_or_default();
+                    self.processor.on_assigned(&parts, claims, Instant::now())?;
+                }
+                SourceMessage::Revoked { topic, partitions, done } => {
+                    if self.processor.holds_any(&partitions) {
+                        // the next owner resumes from here (the barrier rules do not apply)
+                        self.checkpoint(SourceOffsets::Kafka { topic, next: Default::default() }, false)?;
+                    }
+                    self.processor.on_revoked(&partitions);
+                    let _ = done.send(());
+                }
                 SourceMessage::Barrier(offsets) => {
                     let busy = self.last.is_some_and(|(ended, took)| {
                         ended.elapsed() < took.saturating_mul(CHECKPOINT_SHARE - 1)
@@ -222,12 +249,22 @@ impl Driver<'_> {
 
     fn checkpoint(&mut self, offsets: SourceOffsets, drained: bool) -> Result<()> {
         let started = Instant::now();
+        // a partition's offset is what was processed of it, with its state
+        let offsets = match (offsets, self.processor.owned()) {
+            (SourceOffsets::Kafka { topic, .. }, Some(_)) => {
+                SourceOffsets::Kafka { topic, next: self.processor.positions().clone() }
+            }
+            (offsets, _) => offsets,
+        };
+        let partitions = self.processor.owned().cloned().unwrap_or_default();
+        self.fence(&partitions)?;
         // An I/O failure (disk full, say) is retried with the same id and the same files until it
         // passes: consumption waits meanwhile (the source blocks on the full channel), and
         // nothing is committed past what is durable.
         let mut retry = Retry::new(&self.telemetry, self.stop);
         let id = retry.run(|| self.store.next_id())?;
-        let (pending, state) = retry.run(|| self.processor.prepare(id))?;
+        let stamp = crate::sink::Stamp::new(&self.store.instance, id);
+        let (pending, state) = retry.run(|| self.processor.prepare(&stamp))?;
         let created_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let manifest = Manifest {
             state_version: checkpoint::STATE_VERSION,
@@ -236,9 +273,18 @@ impl Driver<'_> {
             offsets: offsets.clone(),
             pending,
             drained,
+            instance: self.store.instance.clone(),
+            partitions,
         };
+        self.fence(&manifest.partitions)?;
         retry.run(|| self.store.commit(&manifest, &state))?;
         retry.passed();
+        for (&p, &g) in &manifest.partitions {
+            if !self.marked.contains(&(p, g)) {
+                retry.run(|| handover::mark_committed(&self.store.out, &self.store.instance, p, g))?;
+                self.marked.insert((p, g));
+            }
+        }
         // fault injection: dead between the file commit and the offset commit
         fail::fail_point!("checkpoint::published", |_| std::process::abort());
         if let Some(n) = self.notifier {
@@ -266,6 +312,22 @@ impl Driver<'_> {
         t.last_checkpoint.set(created_at_ms / 1000);
         self.checkpoints += 1;
         self.offsets = Some(offsets);
+        Ok(())
+    }
+}
+
+impl Driver<'_> {
+    /// Fails if another instance claimed one of `partitions` under a newer generation: this one
+    /// missed its session (a long stall) and the group moved them; committing now would write
+    /// their records a second time.
+    fn fence(&self, partitions: &std::collections::BTreeMap<i32, u64>) -> Result<()> {
+        for (&p, &g) in partitions {
+            if let Some((newer, by)) = handover::fenced_by(&self.store.out, p, g)? {
+                return Err(Error::Runtime(format!(
+                    "partition {p} was taken over by instance {by} (generation {newer}, this instance holds {g}): it left the consumer group (a stall longer than the session timeout?); stopping without committing, a restart rejoins the group and resumes from the last checkpoint"
+                )));
+            }
+        }
         Ok(())
     }
 }

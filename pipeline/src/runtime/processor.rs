@@ -265,6 +265,13 @@ pub struct Processor {
     prepared: Vec<PendingFile>,
     /// Counts so far.
     pub stats: RunStats,
+    /// The Kafka partitions this instance owns, with the generation of each claim (`None`
+    /// until the source first reports an assignment with claims, and for other sources).
+    owned: Option<BTreeMap<i32, u64>>,
+    /// The next offset of each owned partition: what was processed of it.
+    positions: BTreeMap<i32, i64>,
+    /// `limits.max_open_conversations`, for tasks restored from another instance.
+    max_open: usize,
 }
 
 impl Processor {
@@ -321,7 +328,103 @@ impl Processor {
             telemetry,
             prepared: Vec::new(),
             stats: RunStats::default(),
+            owned: None,
+            positions: BTreeMap::new(),
+            max_open: config.limits.max_open_conversations,
         })
+    }
+
+    /// The partitions owned, with their generations (see [`crate::runtime::handover`]).
+    pub fn owned(&self) -> Option<&BTreeMap<i32, u64>> {
+        self.owned.as_ref()
+    }
+
+    /// The next offset of each owned partition.
+    pub fn positions(&self) -> &BTreeMap<i32, i64> {
+        &self.positions
+    }
+
+    /// Whether any of `partitions` is owned.
+    pub fn holds_any(&self, partitions: &[i32]) -> bool {
+        self.owned.as_ref().is_some_and(|o| partitions.iter().any(|p| o.contains_key(p)))
+    }
+
+    /// The source reads exactly `partitions` now; `claims` are those just claimed (each restored
+    /// from the checkpoint holding its newest state, or started empty). Partitions no longer
+    /// assigned are dropped: their state is another instance's now.
+    pub fn on_assigned(
+        &mut self,
+        partitions: &[i32],
+        claims: BTreeMap<i32, crate::runtime::handover::Claim>,
+        now: Instant,
+    ) -> Result<()> {
+        self.state.clock.assign(partitions, now);
+        if claims.is_empty() && self.owned.is_none() {
+            return Ok(()); // a source without claims
+        }
+        let owned = self.owned.get_or_insert_with(BTreeMap::new);
+        owned.retain(|p, _| partitions.contains(p));
+        self.state.tasks.retain(|p, _| partitions.contains(p));
+        self.positions.retain(|p, _| partitions.contains(p));
+        // each checkpoint restored from is decoded once
+        let mut decoded: Vec<(*const super::checkpoint::Recovered, ProcessorState)> = Vec::new();
+        for (p, claim) in claims {
+            owned.insert(p, claim.generation);
+            match claim.next {
+                Some(next) => self.positions.insert(p, next),
+                None => self.positions.remove(&p),
+            };
+            let restored = match &claim.source {
+                None => None,
+                Some(source) => {
+                    let key = std::sync::Arc::as_ptr(source);
+                    let at = match decoded.iter().position(|(k, _)| *k == key) {
+                        Some(i) => i,
+                        None => {
+                            let state = ProcessorState::from_bytes(&source.state).map_err(|message| {
+                                Error::Checkpoint {
+                                    path: format!(
+                                        "checkpoint {} of instance {}",
+                                        source.manifest.id, source.manifest.instance
+                                    )
+                                    .into(),
+                                    message,
+                                }
+                            })?;
+                            decoded.push((key, state));
+                            decoded.len() - 1
+                        }
+                    };
+                    decoded[at].1.tasks.remove(&p)
+                }
+            };
+            match restored {
+                Some(mut task) => {
+                    task.conversations.set_max_open(self.max_open);
+                    if let Some(max) = task.max_event_time() {
+                        self.state.clock.observe(p, max, now);
+                    }
+                    self.state.tasks.insert(p, task);
+                }
+                None => {
+                    self.state.tasks.remove(&p);
+                }
+            }
+        }
+        self.update_gauges();
+        Ok(())
+    }
+
+    /// `partitions` were revoked (and checkpointed): their state is dropped, and records of
+    /// them still in flight are ignored.
+    pub fn on_revoked(&mut self, partitions: &[i32]) {
+        let Some(owned) = &mut self.owned else { return };
+        owned.retain(|p, _| !partitions.contains(p));
+        self.state.tasks.retain(|p, _| !partitions.contains(p));
+        self.positions.retain(|p, _| !partitions.contains(p));
+        let held: Vec<i32> = owned.keys().copied().collect();
+        self.state.clock.assign(&held, Instant::now());
+        self.update_gauges();
     }
 
     /// Scores a customer message and writes the message's row; its sentiment for the state.
@@ -356,7 +459,19 @@ impl Processor {
     }
 
     /// Handles a batch of records in order.
-    pub fn on_batch(&mut self, records: Vec<Record>, now: Instant) -> Result<()> {
+    pub fn on_batch(&mut self, mut records: Vec<Record>, now: Instant) -> Result<()> {
+        if let Some(owned) = &self.owned {
+            // read before their partition was revoked: the next owner reads them again
+            records.retain(|r| match r.position {
+                crate::source::Position::Kafka { partition, .. } => owned.contains_key(&partition),
+                _ => true,
+            });
+            for r in &records {
+                if let crate::source::Position::Kafka { partition, offset } = r.position {
+                    self.positions.insert(partition, offset + 1);
+                }
+            }
+        }
         let n = records.len() as u64;
         self.now_ms = crate::time::now_ms();
         self.stats.records += n;
@@ -758,10 +873,6 @@ impl Processor {
     }
 
     /// The source has exactly these partitions now.
-    pub fn on_assigned(&mut self, partitions: &[i32], now: Instant) {
-        self.state.clock.assign(partitions, now);
-    }
-
     /// Nothing new arrived: re-evaluates idle partitions and fires what is due.
     pub fn on_heartbeat(&mut self, now: Instant) -> Result<()> {
         self.state.clock.tick(now);
@@ -824,7 +935,7 @@ impl Processor {
     }
 
     /// Writes every sink's buffered output as pending files and serialises the state.
-    pub fn prepare(&mut self, checkpoint: u64) -> Result<(Vec<PendingFile>, Vec<u8>)> {
+    pub fn prepare(&mut self, checkpoint: &crate::sink::Stamp) -> Result<(Vec<PendingFile>, Vec<u8>)> {
         // Each sink either writes all its files (and forgets its rows) or fails keeping its rows;
         // the files written are kept here, so a retry after a failure writes each file once.
         let (t, done, o) = (&self.telemetry, &mut self.prepared, &mut self.outputs);

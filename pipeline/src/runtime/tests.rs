@@ -95,7 +95,7 @@ fn events_of_an_evicted_conversation_are_dead_lettered_not_reopened() {
     assert_eq!(p.state().open_conversations(), 1, "a was evicted after 5 s + 100 s + 60 s");
     assert_eq!(p.stats.dead_letters, 1);
     assert_eq!(t.dead_letters.with_label_values(&["conversation_ended"]).get(), 1);
-    let (pending, _) = p.prepare(1).unwrap();
+    let (pending, _) = p.prepare(&crate::sink::Stamp::new("main", 1)).unwrap();
     let dl = pending.iter().find(|f| f.table == "dead_letter").unwrap();
     let text = std::fs::read_to_string(dir.path().join(&dl.tmp)).unwrap();
     let letter: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
@@ -197,7 +197,7 @@ fn hostile_records_are_dead_letters_with_a_reason_and_counted() {
     assert_eq!(reasons("not_json"), 2, "attrs nested past serde_json's limit (128), bad UTF-8");
     assert_eq!(reasons("not_object"), 1, "100 000 nested arrays: refused at the first bracket");
     assert_eq!(reasons("too_large"), 1);
-    let pending = p.prepare(1).unwrap().0;
+    let pending = p.prepare(&crate::sink::Stamp::new("main", 1)).unwrap().0;
     assert!(pending.iter().any(|f| f.table == "dead_letter" && f.rows == 7), "{pending:?}");
     // the year-9999 event did not drag the watermark: an event of now is on time
     p.on_batch(
@@ -267,7 +267,7 @@ fn run_in_batches(lines: &[String], batches: &[usize], restart_at: Option<usize>
     for (i, &n) in batches.iter().enumerate() {
         if restart_at == Some(i) {
             rows.extend(drained_rows(&mut p));
-            let (_, state) = p.prepare(1).unwrap();
+            let (_, state) = p.prepare(&crate::sink::Stamp::new("main", 1)).unwrap();
             let mut restored = ProcessorState::from_bytes(&state).unwrap();
             restored.adopt(&c).unwrap();
             p = Processor::new(&c, restored, outputs(dir.path()), Telemetry::new().unwrap()).unwrap();
@@ -343,7 +343,7 @@ fn run_partitions(records: &[(i32, String)]) -> (Vec<String>, Vec<String>) {
     c.topics.dims = 16;
     let (mut p, _) = processor_with(c);
     let now = std::time::Instant::now();
-    p.on_assigned(&[0, 1, 2], now);
+    p.on_assigned(&[0, 1, 2], Default::default(), now).unwrap();
     let mut offsets = [0i64; 3];
     let batch: Vec<Record> = records
         .iter()

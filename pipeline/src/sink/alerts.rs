@@ -51,7 +51,7 @@ impl AlertSink {
     }
 
     /// Delivers the topic's records, writes the table's and the outbox's `.tmp` files.
-    pub fn prepare(&mut self, checkpoint: u64) -> Result<Vec<PendingFile>> {
+    pub fn prepare(&mut self, checkpoint: &super::Stamp) -> Result<Vec<PendingFile>> {
         if let Some(topic) = &mut self.topic {
             topic.flush()?;
         }

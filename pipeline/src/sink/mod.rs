@@ -33,6 +33,38 @@ impl PendingFile {
     }
 }
 
+/// Names the files of one checkpoint of one instance (`part-<instance>-<id>`), so that the
+/// instances sharing an output directory never write the same name, and each can tell its own
+/// uncommitted files from the others'.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    /// The instance (`output.instance`).
+    pub instance: String,
+    /// The checkpoint id, increasing per instance.
+    pub id: u64,
+}
+
+impl Stamp {
+    /// Checkpoint `id` of `instance`.
+    pub fn new(instance: &str, id: u64) -> Self {
+        Stamp { instance: instance.to_string(), id }
+    }
+
+    /// Whether `name` (a file name, maybe `.tmp`) is a part file of `instance`.
+    pub fn owns(instance: &str, name: &str) -> bool {
+        name.strip_prefix("part-")
+            .and_then(|rest| rest.strip_prefix(instance))
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    }
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{:010}", self.instance, self.id)
+    }
+}
+
 /// Suffix of files not yet committed.
 pub const TMP_SUFFIX: &str = ".tmp";
 

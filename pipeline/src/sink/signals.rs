@@ -80,7 +80,7 @@ impl SignalSink {
     }
 
     /// Delivers the topic's records and writes the table's `.tmp` files.
-    pub fn prepare(&mut self, checkpoint: u64) -> Result<Vec<PendingFile>> {
+    pub fn prepare(&mut self, checkpoint: &super::Stamp) -> Result<Vec<PendingFile>> {
         if let Some(topic) = &mut self.topic {
             topic.flush()?;
         }

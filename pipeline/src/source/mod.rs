@@ -123,6 +123,18 @@ pub enum SourceMessage {
     Assigned(Vec<i32>),
     /// Take a checkpoint covering every record sent so far.
     Barrier(SourceOffsets),
+    /// These Kafka partitions are being taken away in a rebalance (sent by the rebalance
+    /// callback, which waits): checkpoint what was processed of them, drop their state, then
+    /// answer on `done`. Records of them that arrive afterwards are dropped (their next owner
+    /// reads them again from the checkpoint).
+    Revoked {
+        /// The source topic.
+        topic: String,
+        /// The partitions revoked.
+        partitions: Vec<i32>,
+        /// Answered once the checkpoint is durable (or dropped if the run failed).
+        done: std::sync::mpsc::Sender<()>,
+    },
     /// The source stopped; take a final checkpoint. With `drain`, the input is complete: close
     /// every window and write every open conversation before it.
     End {
@@ -175,6 +187,17 @@ impl StopSignal {
     }
 }
 
+/// Moves partitions' state between the members of a consumer group that share an output
+/// directory; the runtime implements it (see [`crate::runtime::handover`]) and the Kafka source
+/// calls it from its rebalance callback.
+pub trait PartitionHandover: Send + Sync + std::fmt::Debug {
+    /// `partitions` are being taken away: returns once what was read of them is checkpointed.
+    fn revoke(&self, topic: &str, partitions: &[i32]);
+    /// `partitions` are given to this member: claims them and returns the offset to read each
+    /// from (`None`: from the beginning, no checkpoint holds it).
+    fn assign(&self, partitions: &[i32]) -> crate::Result<BTreeMap<i32, Option<i64>>>;
+}
+
 /// What every source gets from the runtime.
 #[derive(Debug, Clone)]
 pub struct SourceContext {
@@ -190,6 +213,9 @@ pub struct SourceContext {
     pub telemetry: crate::telemetry::Telemetry,
     /// `limits.max_record_bytes`.
     pub max_record_bytes: usize,
+    /// Where a Kafka source's partitions are claimed and handed over (`None`: it starts each
+    /// assigned partition at the checkpoint's offset, or the group's).
+    pub handover: Option<Arc<dyn PartitionHandover>>,
 }
 
 /// A JSONL line without its line ending (`\n` or `\r\n`): the record itself.

@@ -69,13 +69,13 @@ impl FileDeadLetter {
     }
 
     /// Writes the buffered lines as `dead_letter/part-<checkpoint>.jsonl.tmp`.
-    pub fn prepare(&mut self, checkpoint: u64) -> Result<Vec<PendingFile>> {
+    pub fn prepare(&mut self, checkpoint: &crate::sink::Stamp) -> Result<Vec<PendingFile>> {
         if self.lines == 0 {
             return Ok(Vec::new());
         }
         let file = PendingFile::new(
             DEAD_LETTER_DIR,
-            format!("{DEAD_LETTER_DIR}/part-{checkpoint:010}.jsonl"),
+            format!("{DEAD_LETTER_DIR}/part-{checkpoint}.jsonl"),
             self.lines,
         );
         crate::sink::write_synced(&self.root.join(&file.tmp), &self.buf)?;

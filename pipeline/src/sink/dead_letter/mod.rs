@@ -55,7 +55,7 @@ impl DeadLetterSink {
     }
 
     /// Makes everything accepted so far durable (files: written as `.tmp`; Kafka: delivered).
-    pub fn prepare(&mut self, checkpoint: u64) -> Result<Vec<PendingFile>> {
+    pub fn prepare(&mut self, checkpoint: &crate::sink::Stamp) -> Result<Vec<PendingFile>> {
         match self {
             DeadLetterSink::File(s) => s.prepare(checkpoint),
             DeadLetterSink::Kafka(s) => s.flush().map(|()| Vec::new()),

@@ -56,7 +56,7 @@ impl<R: TableRow> ParquetSink<R> {
     }
 
     /// Writes the buffered rows as `.tmp` files (fsynced), one per date, and returns them.
-    pub fn prepare(&mut self, checkpoint: u64) -> Result<Vec<PendingFile>> {
+    pub fn prepare(&mut self, checkpoint: &crate::sink::Stamp) -> Result<Vec<PendingFile>> {
         let table = R::TABLE.name();
         let mut by_date: BTreeMap<String, Vec<&R>> = BTreeMap::new();
         for row in &self.rows {
@@ -64,7 +64,7 @@ impl<R: TableRow> ParquetSink<R> {
         }
         let mut pending = Vec::with_capacity(by_date.len());
         for (date, rows) in by_date {
-            let rel = format!("{table}/date={date}/part-{checkpoint:010}.parquet");
+            let rel = format!("{table}/date={date}/part-{checkpoint}.parquet");
             let file = PendingFile::new(table, rel, rows.len() as u64);
             self.write(&self.root.join(&file.tmp), &rows)?;
             pending.push(file);

@@ -68,11 +68,11 @@ fn writes_one_tmp_file_per_date_and_reads_back_after_rename() -> Result<()> {
     sink.push(row("a", 1_793_548_800_000, Some(2.5)));
     sink.push(row("b", 1_793_548_800_000 + day, None));
     sink.push(row("c", 1_793_548_800_000 + 5, Some(1.0)));
-    let pending = sink.prepare(7)?;
+    let pending = sink.prepare(&crate::sink::Stamp::new("main", 7))?;
     assert_eq!(sink.buffered(), 0);
     assert_eq!(pending.len(), 2);
     assert_eq!(
-        pending[0].path, "conversations/date=2026-11-01/part-0000000007.parquet",
+        pending[0].path, "conversations/date=2026-11-01/part-main-0000000007.parquet",
         "UTC date of 2026-11-02T00:00+08:00"
     );
     assert_eq!(pending[0].rows, 2);

@@ -13,6 +13,7 @@ fn collect(path: &std::path::Path, resume: Option<SourceOffsets>) -> Vec<SourceM
         resume,
         telemetry: Telemetry::new().unwrap(),
         max_record_bytes: 1 << 20,
+        handover: None,
     };
     let handle = FileSourceConfig { path: path.to_path_buf() }.spawn(cx).unwrap();
     handle.thread.join().unwrap().unwrap();
@@ -66,6 +67,7 @@ fn resumes_after_the_checkpointed_line() {
         resume: Some(other),
         telemetry: Telemetry::new().unwrap(),
         max_record_bytes: 1 << 20,
+        handover: None,
     };
     let err =
         FileSourceConfig { path: f.path().into() }.spawn(cx).unwrap().thread.join().unwrap().unwrap_err();

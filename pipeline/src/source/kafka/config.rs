@@ -104,7 +104,7 @@ impl KafkaSourceConfig {
     /// Creates the consumer, subscribes, and starts reading on a thread of its own.
     pub fn spawn(&self, cx: SourceContext) -> Result<SourceHandle> {
         self.validate()?;
-        let context = SourceClientContext::new(cx.telemetry.clone(), self.topic.clone());
+        let context = SourceClientContext::new(cx.telemetry.clone(), self.topic.clone(), cx.handover.clone());
         let consumer: BaseConsumer<SourceClientContext> = self
             .consumer_config()
             .create_with_context(context)

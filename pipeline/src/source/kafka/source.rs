@@ -59,6 +59,8 @@ struct Reader<'a> {
     /// run, or before the checkpoint resumed from); it only moves forward.
     next: BTreeMap<i32, i64>,
     batch: Vec<Record>,
+    /// Records polled while a rebalance was waiting to be reported: they go after it.
+    held: Vec<(i32, i64, Vec<u8>)>,
 }
 
 pub(super) fn run(
@@ -79,7 +81,14 @@ pub(super) fn run(
         }
     };
     consumer.context().publish_positions(&resume);
-    let mut r = Reader { cfg, consumer, cx: &cx, next: resume, batch: Vec::with_capacity(MAX_BATCH) };
+    let mut r = Reader {
+        cfg,
+        consumer,
+        cx: &cx,
+        next: resume,
+        batch: Vec::with_capacity(MAX_BATCH),
+        held: Vec::new(),
+    };
     r.run()
 }
 
@@ -98,7 +107,7 @@ impl Reader<'_> {
         let mut unassigned: (Option<Instant>, Option<Instant>) = (Some(Instant::now()), None);
         loop {
             self.warn_unassigned(&assigned, &mut unassigned);
-            if !self.report_assignment(&mut assigned) {
+            if !self.report_assignment(&mut assigned)? {
                 return Ok(());
             }
             if self.cx.stop.is_stopping() {
@@ -113,7 +122,7 @@ impl Reader<'_> {
                 Some(Ok(m)) => {
                     last_record = Instant::now();
                     // a rebalance served inside this poll is reported before its records
-                    if !self.report_assignment(&mut assigned) {
+                    if !self.report_assignment(&mut assigned)? {
                         return Ok(());
                     }
                     self.accept(m.partition(), m.offset(), m.payload().unwrap_or_default());
@@ -152,6 +161,10 @@ impl Reader<'_> {
                     }
                 }
             }
+            // a rebalance served inside the poll goes before the barrier, with its claims
+            if !self.report_assignment(&mut assigned)? {
+                return Ok(());
+            }
             if last_barrier.elapsed() >= self.cx.checkpoint_interval {
                 last_barrier = Instant::now();
                 if !self.flush() || !self.send(SourceMessage::Barrier(self.offsets())) {
@@ -162,19 +175,46 @@ impl Reader<'_> {
     }
 
     /// After a rebalance, sends the new assignment (flushing the batch first, so that the
-    /// runtime sees it before any record of it); false when the runtime has gone away.
-    fn report_assignment(&mut self, assigned: &mut Vec<i32>) -> bool {
-        if !self.consumer.context().assignment_changed.swap(false, Ordering::SeqCst) {
-            return true;
+    /// runtime sees it before any record of it); false when the runtime has gone away, an error
+    /// when claiming the partitions failed. Claimed partitions are read from where their claim
+    /// says; revoked ones are forgotten.
+    fn report_assignment(&mut self, assigned: &mut Vec<i32>) -> Result<bool> {
+        let context = self.consumer.context();
+        loop {
+            if let Some(e) = context.take_failure() {
+                return Err(e);
+            }
+            if !context.assignment_changed.swap(false, Ordering::SeqCst) {
+                break;
+            }
+            if !self.flush() {
+                return Ok(false);
+            }
+            let starts = context.take_starts();
+            let now = self.assignment();
+            if now == *assigned && starts.is_empty() {
+                continue;
+            }
+            tracing::info!("assigned partitions {now:?} of {} (had {assigned:?})", self.cfg.topic);
+            self.cx.telemetry.assigned_partitions.set(now.len() as i64);
+            if self.cx.handover.is_some() {
+                self.next.retain(|p, _| now.contains(p));
+            }
+            for (p, start) in starts {
+                match start {
+                    Some(offset) => self.next.insert(p, offset),
+                    None => self.next.remove(&p),
+                };
+            }
+            *assigned = now;
+            if !self.send(SourceMessage::Assigned(assigned.clone())) {
+                return Ok(false);
+            }
         }
-        let now = self.assignment();
-        if now == *assigned {
-            return true;
+        for (partition, offset, payload) in std::mem::take(&mut self.held) {
+            self.accept(partition, offset, &payload);
         }
-        tracing::info!("assigned partitions {now:?} of {} (had {assigned:?})", self.cfg.topic);
-        self.cx.telemetry.assigned_partitions.set(now.len() as i64);
-        *assigned = now;
-        self.flush() && self.send(SourceMessage::Assigned(assigned.clone()))
+        Ok(true)
     }
 
     /// Warns while no partition is assigned: after [`UNASSIGNED_WARNING`], then every 5 minutes.
@@ -295,6 +335,10 @@ impl Reader<'_> {
                 continue;
             }
             match self.consumer.poll(Duration::from_millis(100)) {
+                // a rebalance served inside this poll: the record waits until it is reported
+                Some(Ok(m)) if self.consumer.context().assignment_changed.load(Ordering::SeqCst) => {
+                    self.held.push((m.partition(), m.offset(), m.payload().unwrap_or_default().to_vec()))
+                }
                 // fetched before the pause took effect: it goes into the next batch
                 Some(Ok(m)) => self.accept(m.partition(), m.offset(), m.payload().unwrap_or_default()),
                 Some(Err(e)) => self.log_error(&e),
