@@ -74,12 +74,15 @@ fn run(brokers: &str, group: &str, out: &Path, instance: &str, config: &Path, id
     cmd
 }
 
-/// How many partitions the checkpoint file at `path` holds (`None`: not a readable checkpoint).
+/// How many partitions the checkpoint file at `path` holds with records of them processed
+/// (`None`: not a readable checkpoint).
 fn holds(path: &Path) -> Option<usize> {
     let bytes = std::fs::read(path).ok()?;
     let len = u64::from_le_bytes(bytes.get(8..16)?.try_into().ok()?) as usize;
     let manifest: serde_json::Value = serde_json::from_slice(bytes.get(16..16 + len)?).ok()?;
-    Some(manifest["partitions"].as_object()?.len())
+    let next = &manifest["offsets"]["Kafka"]["next"];
+    let read = |p: &String| next[p].as_i64().is_some_and(|o| o > 0);
+    Some(manifest["partitions"].as_object()?.keys().filter(|p| read(p)).count())
 }
 
 /// The `(partition, offset)` each partition of instance `from` was restored at, from a log.
@@ -89,7 +92,9 @@ fn restored(log: &str, from: &str) -> Vec<(i32, i64)> {
         .filter(|l| l.contains(&marker))
         .map(|l| {
             let p = l.split("claimed partition ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
-            let o = l.split("offset Some(").nth(1).unwrap().split(')').next().unwrap().parse().unwrap();
+            // `reading on at offset Some(N)`, or `from the beginning` when nothing of it was read
+            let o =
+                l.split("offset Some(").nth(1).map_or(0, |o| o.split(')').next().unwrap().parse().unwrap());
             (p, o)
         })
         .collect()

@@ -172,8 +172,12 @@ pub fn claim(store: &CheckpointStore, partitions: &[i32]) -> Result<BTreeMap<i32
         tracing::info!(
             "claimed partition {p} (generation {generation}){}",
             match newest.get(&p) {
-                Some((_, name, id)) =>
-                    format!(": restoring instance {name}'s checkpoint {id}, reading on at offset {next:?}"),
+                Some((_, name, id)) => format!(
+                    ": restoring instance {name}'s checkpoint {id}, {}",
+                    next.map_or("reading from the beginning".into(), |o| format!(
+                        "reading on at offset Some({o})"
+                    ))
+                ),
                 None => ": no checkpoint holds it, reading from the beginning".into(),
             }
         );
