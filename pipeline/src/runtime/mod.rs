@@ -257,7 +257,6 @@ impl Driver<'_> {
             (offsets, _) => offsets,
         };
         let partitions = self.processor.owned().cloned().unwrap_or_default();
-        self.fence(&partitions)?;
         // An I/O failure (disk full, say) is retried with the same id and the same files until it
         // passes: consumption waits meanwhile (the source blocks on the full channel), and
         // nothing is committed past what is durable.
@@ -276,6 +275,7 @@ impl Driver<'_> {
             instance: self.store.instance.clone(),
             partitions,
         };
+        // right before the commit point: a fenced instance's files stay uncommitted
         self.fence(&manifest.partitions)?;
         retry.run(|| self.store.commit(&manifest, &state))?;
         retry.passed();
@@ -314,9 +314,7 @@ impl Driver<'_> {
         self.offsets = Some(offsets);
         Ok(())
     }
-}
 
-impl Driver<'_> {
     /// Fails if another instance claimed one of `partitions` under a newer generation: this one
     /// missed its session (a long stall) and the group moved them; committing now would write
     /// their records a second time.

@@ -367,7 +367,7 @@ impl Processor {
         self.state.tasks.retain(|p, _| partitions.contains(p));
         self.positions.retain(|p, _| partitions.contains(p));
         // each checkpoint restored from is decoded once
-        let mut decoded: Vec<(*const super::checkpoint::Recovered, ProcessorState)> = Vec::new();
+        let mut decoded = Vec::new();
         for (p, claim) in claims {
             owned.insert(p, claim.generation);
             match claim.next {
@@ -376,27 +376,7 @@ impl Processor {
             };
             let restored = match &claim.source {
                 None => None,
-                Some(source) => {
-                    let key = std::sync::Arc::as_ptr(source);
-                    let at = match decoded.iter().position(|(k, _)| *k == key) {
-                        Some(i) => i,
-                        None => {
-                            let state = ProcessorState::from_bytes(&source.state).map_err(|message| {
-                                Error::Checkpoint {
-                                    path: format!(
-                                        "checkpoint {} of instance {}",
-                                        source.manifest.id, source.manifest.instance
-                                    )
-                                    .into(),
-                                    message,
-                                }
-                            })?;
-                            decoded.push((key, state));
-                            decoded.len() - 1
-                        }
-                    };
-                    decoded[at].1.tasks.remove(&p)
-                }
+                Some(source) => restored_task(&mut decoded, source, p)?,
             };
             match restored {
                 Some(mut task) => {
@@ -979,4 +959,26 @@ impl Processor {
             t.watermark_delay.set((now_ms - w) / 1000);
         }
     }
+}
+
+/// Partition `p`'s task in the checkpoint `source`, decoding each checkpoint once (`decoded`
+/// holds those decoded so far; a task taken is removed from it).
+fn restored_task(
+    decoded: &mut Vec<(std::sync::Arc<super::checkpoint::Recovered>, ProcessorState)>,
+    source: &std::sync::Arc<super::checkpoint::Recovered>,
+    p: i32,
+) -> Result<Option<TaskState>> {
+    let at = match decoded.iter().position(|(s, _)| std::sync::Arc::ptr_eq(s, source)) {
+        Some(i) => i,
+        None => {
+            let state = ProcessorState::from_bytes(&source.state).map_err(|message| Error::Checkpoint {
+                path: format!("checkpoint {} of instance {}", source.manifest.id, source.manifest.instance)
+                    .into(),
+                message,
+            })?;
+            decoded.push((source.clone(), state));
+            decoded.len() - 1
+        }
+    };
+    Ok(decoded[at].1.tasks.remove(&p))
 }

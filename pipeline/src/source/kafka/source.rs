@@ -305,7 +305,10 @@ impl Reader<'_> {
             return true;
         }
         self.cx.telemetry.sent(component::SOURCE, self.batch.len() as u64);
-        self.consumer.context().publish_positions(&self.next);
+        if self.cx.handover.is_none() {
+            // without claims, a rebalance starts partitions at these positions
+            self.consumer.context().publish_positions(&self.next);
+        }
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(MAX_BATCH));
         self.send(SourceMessage::Batch(batch))
     }
